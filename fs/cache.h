@@ -1,0 +1,64 @@
+/*
+ * The on-disk cache: verified artifacts under their final names, and
+ * temporary files that become entries only by an atomic rename once their
+ * content has been checked.  Entries are keyed by content
+ * ("sha256/<hex>") when a sha256 is declared, so that mounts share them,
+ * and by URL ("url/<hex>") otherwise.
+ */
+#ifndef ARTIFACTFS_CACHE_H
+#define ARTIFACTFS_CACHE_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "manifest.h"
+
+/* Room for the longest key, "url/" + 64 hex digits + NUL. */
+#define CACHE_KEY_MAX 80
+
+struct cache;
+
+/*
+ * Opens (creating, mode 0700) the cache at DIR and its subdirectories,
+ * and removes temporary files that no live writer holds.  Returns 0 and
+ * the cache in *out, or a negative errno; a DIR owned by another user is
+ * refused with -EPERM.
+ */
+int cache_open(const char *dir, struct cache **out);
+void cache_free(struct cache *c);
+
+/* The directory the cache lives in, as given to cache_open. */
+const char *cache_dir(const struct cache *c);
+
+/* Writes A's entry key into key (CACHE_KEY_MAX bytes). */
+void cache_key(const struct artifact *a, char *key);
+
+/* Opens entry KEY read-only.  Returns 0 and the descriptor in *fd (the
+ * caller closes it) and its status in *st, or -ENOENT. */
+int cache_entry_open(struct cache *c, const char *key, int *fd,
+		     struct stat *st);
+
+/* Status of entry KEY without opening it.  Returns 0 or -ENOENT. */
+int cache_entry_stat(struct cache *c, const char *key, struct stat *st);
+
+/*
+ * A new temporary file, open for reading and writing and locked against
+ * the sweep of other processes.  Returns 0 with the descriptor in *fd
+ * and its name in name (size n), or a negative errno.
+ */
+int cache_tmp_new(struct cache *c, int *fd, char *name, size_t n);
+
+/*
+ * Makes temporary file NAME (descriptor FD, which stays open and owned
+ * by the caller) the entry KEY: sets its mtime to MTIME when non-zero,
+ * flushes it to disk, renames it into place and flushes the directory.
+ * Returns 0, or a negative errno with the temporary file removed.
+ */
+int cache_commit(struct cache *c, int fd, const char *name, const char *key,
+		 time_t mtime);
+
+/* Removes temporary file NAME; the caller closes its descriptor. */
+void cache_discard(struct cache *c, const char *name);
+
+#endif

@@ -1,0 +1,428 @@
+/*
+ * artifactfs: the command line.  `mount` validates the manifest, builds
+ * the tree, mounts it and serves until unmounted or signalled; `check`
+ * validates and prints the tree without touching the network.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include <fuse_lowlevel.h>
+
+#include "cache.h"
+#include "caps.h"
+#include "check.h"
+#include "fetch.h"
+#include "fsops.h"
+#include "log.h"
+#include "manifest.h"
+#include "store.h"
+#include "tree.h"
+#include "banned.h"
+
+struct mount_opts {
+	const char *container;
+	const char *cache_dir;
+	const char *ca_file;
+	bool foreground;
+	struct fuse_args fuse_args; /* -o options for libfuse */
+
+	/* Our own -o options, taken out before libfuse sees the rest. */
+	unsigned int uid, gid;
+	int uid_set, gid_set;
+	unsigned int connect_timeout, low_speed_time;
+	int debug;
+};
+
+#define OWN_OPT(t, field) {t, offsetof(struct mount_opts, field), 1}
+
+static const struct fuse_opt own_opts[] = {
+	{"uid=%u", offsetof(struct mount_opts, uid), 0},
+	OWN_OPT("uid=", uid_set),
+	{"gid=%u", offsetof(struct mount_opts, gid), 0},
+	OWN_OPT("gid=", gid_set),
+	{"connect_timeout=%u", offsetof(struct mount_opts, connect_timeout), 0},
+	{"low_speed_time=%u", offsetof(struct mount_opts, low_speed_time), 0},
+	OWN_OPT("debug", debug),
+	FUSE_OPT_END,
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: artifactfs mount [--container NAME] [--cache-dir DIR]\n"
+	      "                        [--ca-file FILE] [-f|--foreground]\n"
+	      "                        [-o OPT[,OPT...]] MANIFEST MOUNTPOINT\n"
+	      "       artifactfs check [--container NAME] MANIFEST\n"
+	      "       artifactfs --help | --version\n"
+	      "\n"
+	      "mount options (-o): uid=N, gid=N, connect_timeout=SECS,\n"
+	      "  low_speed_time=SECS, debug, and the usual FUSE options\n",
+	      f);
+}
+
+/* The default cache directory, into buf (size n). */
+static int default_cache_dir(char *buf, size_t n)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (geteuid() == 0 && !xdg) {
+		snprintf(buf, n, "/var/cache/artifactfs");
+		return 0;
+	}
+	if (xdg && xdg[0] == '/') {
+		snprintf(buf, n, "%s/artifactfs", xdg);
+		return 0;
+	}
+	if (!home || home[0] != '/') {
+		pw = getpwuid(geteuid());
+		home = pw ? pw->pw_dir : NULL;
+	}
+	if (!home)
+		return -ENOENT;
+	snprintf(buf, n, "%s/.cache/artifactfs", home);
+	return 0;
+}
+
+/* --ca-file, else CURL_CA_BUNDLE, else SSL_CERT_FILE, as curl's tool. */
+static const char *pick_ca_file(const char *given)
+{
+	const char *env;
+
+	if (given)
+		return given;
+	env = getenv("CURL_CA_BUNDLE");
+	if (env && env[0])
+		return env;
+	env = getenv("SSL_CERT_FILE");
+	if (env && env[0])
+		return env;
+	return NULL;
+}
+
+static void print_diag(struct diag *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->count; i++)
+		fprintf(stderr, "artifactfs: %s\n", d->lines[i]);
+}
+
+static int parse_mount_args(int argc, char **argv, struct mount_opts *o)
+{
+	static const struct option longopts[] = {
+		{"container", required_argument, NULL, 'c'},
+		{"cache-dir", required_argument, NULL, 'C'},
+		{"ca-file", required_argument, NULL, 'A'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+fo:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->container = optarg;
+			break;
+		case 'C':
+			o->cache_dir = optarg;
+			break;
+		case 'A':
+			o->ca_file = optarg;
+			break;
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'o':
+			if (fuse_opt_add_arg(&o->fuse_args, "-o") ||
+			    fuse_opt_add_arg(&o->fuse_args, optarg))
+				return -ENOMEM;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (argc - optind != 2) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	if (fuse_opt_parse(&o->fuse_args, o, own_opts, NULL) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* Resolves PATH to an absolute path: the daemon changes to "/". */
+static char *absolute(const char *path, const char *what)
+{
+	char *abs = realpath(path, NULL);
+
+	if (!abs)
+		fprintf(stderr, "artifactfs: %s '%.200s': %s\n", what, path,
+			strerror(errno));
+	return abs;
+}
+
+struct mount_state {
+	struct manifest *m;
+	struct tree *tree;
+	struct cache *cache;
+	struct fetch_engine *engine;
+	struct store *store;
+	struct fuse_session *se;
+	char *cache_dir;
+	char *ca_file;
+	char *mountpoint;
+	bool mounted, signals;
+};
+
+static void mount_state_clear(struct mount_state *st)
+{
+	if (st->signals)
+		fuse_remove_signal_handlers(st->se);
+	if (st->mounted)
+		fuse_session_unmount(st->se);
+	if (st->se)
+		fuse_session_destroy(st->se);
+	store_free(st->store);
+	fetch_engine_free(st->engine);
+	cache_free(st->cache);
+	tree_free(st->tree);
+	manifest_free(st->m);
+	free(st->cache_dir);
+	free(st->ca_file);
+	free(st->mountpoint);
+}
+
+/* Everything that can fail before the mount, with one message each. */
+static int mount_prepare(struct mount_opts *o, const char *manifest,
+			 const char *mnt, struct mount_state *st)
+{
+	struct source_config scfg = {0};
+	struct fetch_config fcfg;
+	struct diag d = {0};
+	char dir[PATH_MAX], why[512];
+	const char *ca;
+	int rc;
+
+	rc = manifest_load(manifest, o->container, &st->m, &d);
+	if (rc < 0) {
+		print_diag(&d);
+		diag_clear(&d);
+		return rc;
+	}
+	rc = tree_new(st->m, &st->tree);
+	if (rc < 0) {
+		fprintf(stderr, "artifactfs: cannot build the tree: %s\n",
+			strerror(-rc));
+		return rc;
+	}
+
+	st->mountpoint = absolute(mnt, "mountpoint");
+	if (!st->mountpoint)
+		return -ENOENT;
+
+	if (o->cache_dir) {
+		snprintf(dir, sizeof(dir), "%s", o->cache_dir);
+	} else if (default_cache_dir(dir, sizeof(dir)) < 0) {
+		fprintf(stderr, "artifactfs: no home directory for the cache; "
+				"use --cache-dir\n");
+		return -ENOENT;
+	}
+	rc = cache_open(dir, &st->cache);
+	if (rc < 0) {
+		fprintf(stderr, "artifactfs: cache directory '%.200s': %s\n",
+			dir, strerror(-rc));
+		return rc;
+	}
+	st->cache_dir = absolute(dir, "cache directory");
+	if (!st->cache_dir)
+		return -ENOENT;
+
+	ca = pick_ca_file(o->ca_file);
+	if (ca) {
+		st->ca_file = absolute(ca, "CA file");
+		if (!st->ca_file)
+			return -ENOENT;
+	}
+
+	fcfg.ca_file = st->ca_file;
+	fcfg.connect_timeout =
+		o->connect_timeout ? o->connect_timeout : DEF_CONNECT_TIMEOUT;
+	fcfg.low_speed_time =
+		o->low_speed_time ? o->low_speed_time : DEF_LOW_SPEED_TIME;
+	fcfg.low_speed_limit = DEF_LOW_SPEED_LIMIT;
+	rc = fetch_engine_new(&fcfg, &st->engine);
+	if (rc < 0) {
+		fprintf(stderr, "artifactfs: cannot start curl: %s\n",
+			strerror(-rc));
+		return rc;
+	}
+
+	scfg.ca_file = st->ca_file;
+	rc = store_new(st->m, st->cache, st->engine, &scfg, &st->store, why,
+		       sizeof(why));
+	if (rc < 0) {
+		fprintf(stderr, "artifactfs: %s\n", why);
+		return rc;
+	}
+	return 0;
+}
+
+static int add_mount_options(struct mount_opts *o)
+{
+	int rc;
+
+	rc = fuse_opt_add_arg(&o->fuse_args,
+			      "-oro,default_permissions,fsname=artifactfs,"
+			      "subtype=artifactfs,nosuid,nodev");
+	/* As root the declared modes are enforced for every user. */
+	if (rc == 0 && geteuid() == 0)
+		rc = fuse_opt_add_arg(&o->fuse_args, "-oallow_other");
+	return rc ? -ENOMEM : 0;
+}
+
+static int cmd_mount(int argc, char **argv)
+{
+	struct mount_opts o = {.fuse_args = FUSE_ARGS_INIT(0, NULL)};
+	struct mount_state st = {0};
+	struct fsops_ctx ctx;
+	struct fuse_loop_config *loop = NULL;
+	int rc, status = 1;
+
+	if (fuse_opt_add_arg(&o.fuse_args, "artifactfs") < 0)
+		return 1;
+	rc = parse_mount_args(argc, argv, &o);
+	if (rc < 0)
+		goto out;
+	log_init(false, o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+
+	rc = mount_prepare(&o, argv[optind], argv[optind + 1], &st);
+	if (rc < 0)
+		goto out;
+	if (add_mount_options(&o) < 0)
+		goto out;
+
+	ctx.tree = st.tree;
+	ctx.manifest = st.m;
+	ctx.store = st.store;
+	ctx.uid = o.uid_set ? o.uid : geteuid();
+	ctx.gid = o.gid_set ? o.gid : getegid();
+	st.se = fuse_session_new(&o.fuse_args, fsops_table(), sizeof(*fsops_table()),
+				 &ctx);
+	if (!st.se)
+		goto out; /* libfuse said why */
+	if (fuse_set_signal_handlers(st.se) != 0)
+		goto out;
+	st.signals = true;
+	if (fuse_session_mount(st.se, st.mountpoint) != 0)
+		goto out; /* libfuse said why */
+	st.mounted = true;
+
+	if (fuse_daemonize(o.foreground) != 0)
+		goto out;
+	if (!o.foreground)
+		log_init(true, o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+
+	if (fetch_engine_start(st.engine) < 0 || store_start(st.store) < 0) {
+		log_error("cannot start worker threads");
+		goto out;
+	}
+	log_info("mounted %zu artifacts on '%.200s', cache '%.200s'",
+		 st.m->count, st.mountpoint, st.cache_dir);
+
+	loop = fuse_loop_cfg_create();
+	if (!loop)
+		goto out;
+	fuse_loop_cfg_set_max_threads(loop, 64);
+	fuse_loop_cfg_set_idle_threads(loop, 8);
+	rc = fuse_session_loop_mt(st.se, loop);
+	status = rc < 0 ? 1 : 0;
+	log_info("unmounting '%.200s'", st.mountpoint);
+
+out:
+	fuse_loop_cfg_destroy(loop);
+	mount_state_clear(&st);
+	fuse_opt_free_args(&o.fuse_args);
+	return status;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"container", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *container = NULL;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			container = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		usage(stderr);
+		return 2;
+	}
+	return check_run(argv[optind], container);
+}
+
+int main(int argc, char **argv)
+{
+	int status;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("artifactfs %s\n", ARTIFACTFS_VERSION);
+		return 0;
+	}
+
+	umask(077);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "artifactfs: cannot initialise curl\n");
+		return 1;
+	}
+	if (!strcmp(argv[1], "mount"))
+		status = cmd_mount(argc - 1, argv + 1);
+	else if (!strcmp(argv[1], "check"))
+		status = cmd_check(argc - 1, argv + 1);
+	else {
+		fprintf(stderr, "artifactfs: unknown command '%.100s'\n",
+			argv[1]);
+		usage(stderr);
+		status = 2;
+	}
+	curl_global_cleanup();
+	return status;
+}

@@ -1,0 +1,490 @@
+/*
+ * The store.  One mutex guards every entry's state; downloads and HEADs
+ * run without it, on the thread that asked (or a metadata worker), and
+ * waiters sleep on the store's condition variables.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "digest.h"
+#include "log.h"
+#include "store.h"
+#include "banned.h"
+
+#define META_WORKERS         8
+#define HASH_CHUNK           (1L << 20)
+#define META_RETRY_SECONDS   10
+#define PROGRESS_LOG_SECONDS 5
+
+enum meta_state { META_NONE, META_QUEUED, META_PENDING, META_KNOWN };
+enum data_state { DATA_NONE, DATA_FETCHING, DATA_READY };
+
+struct entry {
+	struct source *src;
+	char key[CACHE_KEY_MAX];
+
+	/* All below: store lock. */
+	enum meta_state meta;
+	struct store_attr attr;
+	time_t meta_failed_at; /* 0, or when the last HEAD failed */
+	enum data_state data;
+	unsigned int gen; /* downloads finished so far */
+	int last_rc;      /* result of the last one */
+	uint64_t progress;
+};
+
+struct store {
+	const struct manifest *m;
+	struct cache *cache;
+	struct fetch_engine *engine;
+	struct entry *entries;
+	time_t started_at;
+
+	pthread_mutex_t lock;
+	pthread_cond_t meta_cond;  /* a HEAD ended */
+	pthread_cond_t data_cond;  /* a download ended */
+	pthread_cond_t queue_cond; /* work for the metadata workers */
+	size_t *queue;             /* ring of artifact indexes */
+	size_t q_head, q_len;
+	bool stopping;
+	pthread_t workers[META_WORKERS];
+	int nworkers;
+};
+
+static const char *artifact_name(const struct store *s, size_t idx)
+{
+	return s->m->items[idx].name;
+}
+
+int store_new(const struct manifest *m, struct cache *c, struct fetch_engine *e,
+              const struct source_config *scfg, struct store **out, char *why,
+              size_t n)
+{
+	char cause[256];
+	struct store *s;
+	size_t i;
+	int rc;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		goto nomem;
+	s->m = m;
+	s->cache = c;
+	s->engine = e;
+	s->started_at = time(NULL);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->meta_cond, NULL);
+	pthread_cond_init(&s->data_cond, NULL);
+	pthread_cond_init(&s->queue_cond, NULL);
+	s->entries = calloc(m->count ? m->count : 1, sizeof(*s->entries));
+	s->queue = calloc(m->count ? m->count : 1, sizeof(*s->queue));
+	if (!s->entries || !s->queue)
+		goto nomem;
+
+	for (i = 0; i < m->count; i++) {
+		cache_key(&m->items[i], s->entries[i].key);
+		rc = source_new(&m->items[i], scfg, &s->entries[i].src, cause,
+		                sizeof(cause));
+		if (rc < 0) {
+			snprintf(why, n, "artifact '%.200s': %s",
+			         m->items[i].name, cause);
+			store_free(s);
+			return rc;
+		}
+	}
+	*out = s;
+	return 0;
+
+nomem:
+	store_free(s);
+	snprintf(why, n, "out of memory");
+	return -ENOMEM;
+}
+
+/* Fills E's attributes from a cache entry, if there is one.  Store lock
+ * held. */
+static bool attr_from_cache(struct store *s, struct entry *en)
+{
+	struct stat st;
+
+	if (cache_entry_stat(s->cache, en->key, &st) < 0)
+		return false;
+	en->attr.size = st.st_size;
+	en->attr.mtime = st.st_mtime;
+	en->attr.stable = true;
+	en->meta = META_KNOWN;
+	en->data = DATA_READY;
+	return true;
+}
+
+/* One HEAD for IDX, whose state the caller set to META_PENDING. */
+static void fetch_meta(struct store *s, size_t idx)
+{
+	struct entry *en = &s->entries[idx];
+	struct fetch_meta meta;
+	struct fetch_error err;
+	int rc;
+
+	rc = fetch_head(s->engine, en->src, &meta, &err);
+	if (rc < 0)
+		log_debug("artifact '%.200s': HEAD %.300s: %s",
+		          artifact_name(s, idx), en->src->log_url, err.cause);
+
+	pthread_mutex_lock(&s->lock);
+	if (en->meta == META_PENDING) {
+		if (rc == 0) {
+			en->attr.size = meta.size > 0 ? meta.size : 0;
+			if (meta.mtime > 0)
+				en->attr.mtime = meta.mtime;
+			en->meta_failed_at = 0;
+		} else {
+			en->meta_failed_at = time(NULL);
+		}
+		en->meta = META_KNOWN;
+	}
+	pthread_cond_broadcast(&s->meta_cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static bool meta_stale(const struct entry *en)
+{
+	return en->meta == META_KNOWN && !en->attr.stable &&
+	       en->meta_failed_at &&
+	       time(NULL) - en->meta_failed_at >= META_RETRY_SECONDS;
+}
+
+void store_attr(struct store *s, size_t idx, struct store_attr *out)
+{
+	struct entry *en = &s->entries[idx];
+
+	pthread_mutex_lock(&s->lock);
+	if (en->meta == META_NONE || meta_stale(en)) {
+		if (!en->attr.mtime)
+			en->attr.mtime = s->started_at;
+		if (!attr_from_cache(s, en)) {
+			en->meta = META_PENDING;
+			pthread_mutex_unlock(&s->lock);
+			fetch_meta(s, idx);
+			pthread_mutex_lock(&s->lock);
+		}
+	}
+	while (en->meta != META_KNOWN)
+		pthread_cond_wait(&s->meta_cond, &s->lock);
+	*out = en->attr;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void store_prefetch(struct store *s, size_t idx)
+{
+	struct entry *en = &s->entries[idx];
+	size_t count = s->m->count;
+
+	pthread_mutex_lock(&s->lock);
+	if (en->meta == META_NONE && !s->stopping && s->nworkers > 0) {
+		if (!en->attr.mtime)
+			en->attr.mtime = s->started_at;
+		if (!attr_from_cache(s, en) && s->q_len < count) {
+			en->meta = META_QUEUED;
+			s->queue[(s->q_head + s->q_len) % count] = idx;
+			s->q_len++;
+			pthread_cond_signal(&s->queue_cond);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void *meta_worker(void *arg)
+{
+	struct store *s = arg;
+	struct entry *en;
+	size_t idx;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->stopping && s->q_len == 0)
+			pthread_cond_wait(&s->queue_cond, &s->lock);
+		if (s->stopping)
+			break;
+		idx = s->queue[s->q_head];
+		s->q_head = (s->q_head + 1) % s->m->count;
+		s->q_len--;
+		en = &s->entries[idx];
+		/* A caller may have taken it over meanwhile. */
+		if (en->meta != META_QUEUED)
+			continue;
+		en->meta = META_PENDING;
+		pthread_mutex_unlock(&s->lock);
+		fetch_meta(s, idx);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int store_start(struct store *s)
+{
+	int i, rc;
+
+	for (i = 0; i < META_WORKERS; i++) {
+		rc = pthread_create(&s->workers[i], NULL, meta_worker, s);
+		if (rc)
+			return -rc;
+		s->nworkers++;
+	}
+	return 0;
+}
+
+void store_free(struct store *s)
+{
+	size_t i;
+	int w;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->queue_cond);
+	pthread_mutex_unlock(&s->lock);
+	for (w = 0; w < s->nworkers; w++)
+		pthread_join(s->workers[w], NULL);
+
+	for (i = 0; s->entries && i < s->m->count; i++)
+		source_free(s->entries[i].src);
+	free(s->entries);
+	free(s->queue);
+	pthread_cond_destroy(&s->meta_cond);
+	pthread_cond_destroy(&s->data_cond);
+	pthread_cond_destroy(&s->queue_cond);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+static void note_progress(struct store *s, struct entry *en, uint64_t done)
+{
+	pthread_mutex_lock(&s->lock);
+	en->progress = done;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Hashes the body of X as it lands in FD, then waits for its end. */
+static int receive(struct store *s, size_t idx, struct fetch_xfer *x, int fd,
+                   struct digest *dg, struct fetch_meta *meta,
+                   struct fetch_error *err, bool *again)
+{
+	struct entry *en = &s->entries[idx];
+	uint64_t hashed = 0, written = 0;
+	time_t last_log = time(NULL);
+	bool done = false;
+	char *buf = NULL;
+	ssize_t got;
+	size_t want;
+
+	if (dg) {
+		buf = malloc(HASH_CHUNK);
+		if (!buf)
+			dg = NULL; /* the mismatch check below then fails */
+	}
+	while (!done) {
+		fetch_xfer_wait(x, hashed, &written, &done);
+		while (dg && hashed < written) {
+			want = written - hashed;
+			if (want > HASH_CHUNK)
+				want = HASH_CHUNK;
+			got = pread(fd, buf, want, (off_t)hashed);
+			if (got <= 0)
+				break;
+			digest_update(dg, buf, (size_t)got);
+			hashed += (uint64_t)got;
+		}
+		note_progress(s, en, written);
+		if (time(NULL) - last_log >= PROGRESS_LOG_SECONDS) {
+			last_log = time(NULL);
+			log_info("artifact '%.200s': %llu bytes so far",
+			         artifact_name(s, idx),
+			         (unsigned long long)written);
+		}
+	}
+	free(buf);
+	if (dg && hashed != written) {
+		fetch_xfer_finish(x, meta, err, again);
+		snprintf(err->cause, sizeof(err->cause),
+		         "reading back the download failed");
+		return -EIO;
+	}
+	return fetch_xfer_finish(x, meta, err, again);
+}
+
+static const char *ck_prefix(enum checksum_type t)
+{
+	return t == CK_MD5 ? "md5" : "sha256";
+}
+
+/* One attempt: a temporary file, the GET, the checks, the rename. */
+static int download_once(struct store *s, size_t idx, struct digest *dg,
+                         struct fetch_error *err, bool *again)
+{
+	const struct artifact *a = &s->m->items[idx];
+	struct entry *en = &s->entries[idx];
+	struct fetch_meta meta;
+	struct fetch_xfer *x;
+	char tmp[64], hex[65];
+	int fd, rc;
+
+	*again = false;
+	rc = cache_tmp_new(s->cache, &fd, tmp, sizeof(tmp));
+	if (rc < 0) {
+		snprintf(err->cause, sizeof(err->cause),
+		         "cannot create a cache file: %s", strerror(-rc));
+		err->transient = false;
+		return rc;
+	}
+	if (dg)
+		digest_reset(dg);
+
+	rc = fetch_get_start(s->engine, en->src, NULL, fd, &x, err);
+	if (rc == 0)
+		rc = receive(s, idx, x, fd, dg, &meta, err, again);
+	if (rc < 0)
+		goto out_discard;
+
+	if (dg) {
+		digest_final_hex(dg, hex);
+		if (strcmp(hex, a->ck_hex) != 0) {
+			snprintf(err->cause, sizeof(err->cause),
+			         "checksum mismatch: expected %s:%s, got %s:%s",
+			         ck_prefix(a->ck_type), a->ck_hex,
+			         ck_prefix(a->ck_type), hex);
+			err->transient = false;
+			rc = -EIO;
+			goto out_discard;
+		}
+	}
+
+	rc = cache_commit(s->cache, fd, tmp, en->key, meta.mtime);
+	close(fd);
+	if (rc < 0) {
+		snprintf(err->cause, sizeof(err->cause),
+		         "cannot store in the cache: %s", strerror(-rc));
+		return rc;
+	}
+	return 0;
+
+out_discard:
+	cache_discard(s->cache, tmp);
+	close(fd);
+	return rc;
+}
+
+/* Downloads IDX with bounded retries.  Logs the one failure line. */
+static int download(struct store *s, size_t idx)
+{
+	const struct artifact *a = &s->m->items[idx];
+	struct fetch_error err;
+	struct digest *dg = NULL;
+	bool again = false, redirected = false;
+	int attempt, rc;
+
+	memset(&err, 0, sizeof(err));
+	if (a->ck_type != CK_NONE) {
+		rc = digest_new(a->ck_type, &dg);
+		if (rc < 0)
+			return rc;
+	}
+	for (attempt = 0; attempt <= CAP_RETRIES; attempt++) {
+		if (attempt > 0 && !again)
+			fetch_backoff(attempt);
+		rc = download_once(s, idx, dg, &err, &again);
+		if (rc == 0 || rc == -ENOSPC)
+			break;
+		if (again && !redirected) {
+			redirected = true;
+			attempt--;
+			continue;
+		}
+		again = false;
+		if (!err.transient)
+			break;
+		log_debug("artifact '%.200s': GET %.300s: %s, retrying",
+		          a->name, s->entries[idx].src->log_url, err.cause);
+	}
+	digest_free(dg);
+	if (rc < 0)
+		log_error("artifact '%.200s': GET %.300s: %s", a->name,
+		          s->entries[idx].src->log_url, err.cause);
+	return rc == -ENOSPC ? rc : (rc < 0 ? -EIO : 0);
+}
+
+int store_open(struct store *s, size_t idx, int *fd)
+{
+	struct entry *en = &s->entries[idx];
+	struct stat st;
+	unsigned int gen;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	gen = en->gen;
+	for (;;) {
+		if (en->data == DATA_FETCHING) {
+			pthread_cond_wait(&s->data_cond, &s->lock);
+			continue;
+		}
+		/* A download that ended while we waited answers for us. */
+		if (en->gen != gen && en->last_rc < 0) {
+			rc = en->last_rc;
+			goto out_unlock;
+		}
+		rc = cache_entry_open(s->cache, en->key, fd, &st);
+		if (rc == 0) {
+			en->data = DATA_READY;
+			en->attr.size = st.st_size;
+			en->attr.mtime = st.st_mtime;
+			en->attr.stable = true;
+			en->meta = META_KNOWN;
+			goto out_unlock;
+		}
+		if (en->gen != gen) {
+			/* Verified and then removed from under us. */
+			rc = -EIO;
+			goto out_unlock;
+		}
+
+		en->data = DATA_FETCHING;
+		en->progress = 0;
+		pthread_mutex_unlock(&s->lock);
+		rc = download(s, idx);
+		pthread_mutex_lock(&s->lock);
+		en->data = DATA_NONE;
+		en->last_rc = rc;
+		en->gen++;
+		pthread_cond_broadcast(&s->data_cond);
+		if (rc < 0)
+			goto out_unlock;
+		gen = en->gen - 1; /* our own download: now open its result */
+		en->last_rc = 0;
+	}
+
+out_unlock:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int store_progress(struct store *s, size_t idx, uint64_t *done, int64_t *total)
+{
+	struct entry *en = &s->entries[idx];
+	int rc = -ENODATA;
+
+	pthread_mutex_lock(&s->lock);
+	if (en->data == DATA_FETCHING) {
+		*done = en->progress;
+		*total = en->meta == META_KNOWN ? en->attr.size : -1;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}

@@ -1,0 +1,159 @@
+/*
+ * Unit tests of fs/cache.c: private directories, keys, the commit of a
+ * temporary file, and the sweep of abandoned temporary files (but not of
+ * those a live writer holds).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "check.h"
+
+static char root[] = "/tmp/test-cache-XXXXXX";
+
+static void path_in(char *buf, size_t n, const char *rel)
+{
+	snprintf(buf, n, "%s/c/%s", root, rel);
+}
+
+static int count_tmp(void)
+{
+	char cmd[256];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls -A %s/c/tmp | wc -l", root);
+	p = popen(cmd, "r");
+	if (p && fscanf(p, "%d", &n) != 1)
+		n = -1;
+	if (p)
+		pclose(p);
+	return n;
+}
+
+static void test_open_private(void)
+{
+	char dir[256], sub[256];
+	struct cache *c;
+	struct stat st;
+
+	path_in(dir, sizeof(dir), "");
+	CHECK(cache_open(dir, &c) == 0);
+	CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
+	path_in(sub, sizeof(sub), "tmp");
+	CHECK(stat(sub, &st) == 0 && (st.st_mode & 0777) == 0700);
+	cache_free(c);
+
+	/* A widened mode is narrowed again. */
+	chmod(dir, 0755);
+	CHECK(cache_open(dir, &c) == 0);
+	CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
+	cache_free(c);
+}
+
+static void test_keys(void)
+{
+	struct artifact a = {.url = "http://h/x"};
+	char k1[CACHE_KEY_MAX], k2[CACHE_KEY_MAX];
+
+	a.ck_type = CK_SHA256;
+	snprintf(a.ck_hex, sizeof(a.ck_hex), "%064d", 7);
+	cache_key(&a, k1);
+	CHECK(strncmp(k1, "sha256/", 7) == 0 && strlen(k1) == 7 + 64);
+
+	a.ck_type = CK_NONE;
+	a.ck_hex[0] = '\0';
+	cache_key(&a, k1);
+	CHECK(strncmp(k1, "url/", 4) == 0 && strlen(k1) == 4 + 64);
+	a.url = "http://h/y";
+	cache_key(&a, k2);
+	CHECK(strcmp(k1, k2) != 0);
+	a.ck_type = CK_MD5;
+	snprintf(a.ck_hex, sizeof(a.ck_hex), "%032d", 1);
+	cache_key(&a, k1);
+	CHECK(strcmp(k1, k2) != 0);
+}
+
+static void test_commit(void)
+{
+	char dir[256], tmp[64], key[] = "sha256/abc";
+	struct cache *c;
+	struct stat st;
+	int fd, rfd;
+
+	path_in(dir, sizeof(dir), "");
+	CHECK(cache_open(dir, &c) == 0);
+	CHECK(cache_entry_open(c, key, &rfd, &st) == -ENOENT);
+	CHECK(cache_tmp_new(c, &fd, tmp, sizeof(tmp)) == 0);
+	CHECK(write(fd, "hello", 5) == 5);
+	CHECK(cache_entry_stat(c, key, &st) == -ENOENT);
+	CHECK(cache_commit(c, fd, tmp, key, 1000000000) == 0);
+	close(fd);
+	CHECK(cache_entry_open(c, key, &rfd, &st) == 0);
+	CHECK(st.st_size == 5 && st.st_mtime == 1000000000);
+	CHECK((st.st_mode & 0777) == 0600);
+	close(rfd);
+	CHECK(count_tmp() == 0);
+
+	/* A discarded file leaves nothing behind. */
+	CHECK(cache_tmp_new(c, &fd, tmp, sizeof(tmp)) == 0);
+	CHECK(count_tmp() == 1);
+	cache_discard(c, tmp);
+	close(fd);
+	CHECK(count_tmp() == 0);
+	cache_free(c);
+}
+
+static void test_sweep(void)
+{
+	char dir[256], tmp[64], stale[256];
+	struct cache *c, *other;
+	int fd, sfd;
+
+	path_in(dir, sizeof(dir), "");
+	path_in(stale, sizeof(stale), "tmp/abandoned");
+	sfd = open(stale, O_CREAT | O_WRONLY, 0600);
+	CHECK(sfd >= 0);
+	close(sfd);
+
+	CHECK(cache_open(dir, &c) == 0);
+	CHECK(access(stale, F_OK) < 0);
+
+	/* A second process's sweep keeps a file that a writer holds. */
+	CHECK(cache_tmp_new(c, &fd, tmp, sizeof(tmp)) == 0);
+	if (fork() == 0) {
+		_exit(cache_open(dir, &other) == 0 && count_tmp() == 1 ? 0 : 1);
+	}
+	{
+		int status = 1;
+
+		wait(&status);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	cache_discard(c, tmp);
+	close(fd);
+	cache_free(c);
+}
+
+int main(void)
+{
+	char cmd[300];
+
+	if (!mkdtemp(root))
+		return 1;
+	test_open_private();
+	test_keys();
+	test_commit();
+	test_sweep();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	if (system(cmd) != 0)
+		return 1;
+	return check_done();
+}
