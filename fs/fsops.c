@@ -37,6 +37,9 @@ static double node_attr(struct fsops_ctx *ctx, const struct tree_node *node,
 	if (node->is_dir) {
 		st->st_mode = S_IFDIR | node->mode;
 		st->st_nlink = 2;
+		st->st_mtim.tv_sec = ctx->mounted_at;
+		st->st_ctim = st->st_mtim;
+		st->st_atim = st->st_mtim;
 		return TTL_STABLE;
 	}
 

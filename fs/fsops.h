@@ -7,6 +7,7 @@
 
 #include <fuse_lowlevel.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "store.h"
 #include "tree.h"
@@ -18,6 +19,7 @@ struct fsops_ctx {
 	struct store *store;
 	uid_t uid; /* owner shown for every node */
 	gid_t gid;
+	time_t mounted_at; /* the times shown for directories */
 };
 
 /* The handler table, to pass to fuse_session_new with a struct fsops_ctx

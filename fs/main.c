@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
 #include <fuse_lowlevel.h>
@@ -19,6 +20,7 @@
 #include "cache.h"
 #include "caps.h"
 #include "check.h"
+#include "eager.h"
 #include "fetch.h"
 #include "fsops.h"
 #include "log.h"
@@ -41,17 +43,20 @@ struct mount_opts {
 	int debug;
 };
 
-#define OWN_OPT(t, field) {t, offsetof(struct mount_opts, field), 1}
+#define OWN_OPT(t, field)                                \
+	{                                                \
+		t, offsetof(struct mount_opts, field), 1 \
+	}
 
 static const struct fuse_opt own_opts[] = {
-	{"uid=%u", offsetof(struct mount_opts, uid), 0},
-	OWN_OPT("uid=", uid_set),
-	{"gid=%u", offsetof(struct mount_opts, gid), 0},
-	OWN_OPT("gid=", gid_set),
-	{"connect_timeout=%u", offsetof(struct mount_opts, connect_timeout), 0},
-	{"low_speed_time=%u", offsetof(struct mount_opts, low_speed_time), 0},
-	OWN_OPT("debug", debug),
-	FUSE_OPT_END,
+        {"uid=%u", offsetof(struct mount_opts, uid), 0},
+        OWN_OPT("uid=", uid_set),
+        {"gid=%u", offsetof(struct mount_opts, gid), 0},
+        OWN_OPT("gid=", gid_set),
+        {"connect_timeout=%u", offsetof(struct mount_opts, connect_timeout), 0},
+        {"low_speed_time=%u", offsetof(struct mount_opts, low_speed_time), 0},
+        OWN_OPT("debug", debug),
+        FUSE_OPT_END,
 };
 
 static void usage(FILE *f)
@@ -59,6 +64,9 @@ static void usage(FILE *f)
 	fputs("usage: artifactfs mount [--container NAME] [--cache-dir DIR]\n"
 	      "                        [--ca-file FILE] [-f|--foreground]\n"
 	      "                        [-o OPT[,OPT...]] MANIFEST MOUNTPOINT\n"
+	      "       artifactfs fetch [--container NAME] [--cache-dir DIR]\n"
+	      "                        [--ca-file FILE] [-o OPT[,OPT...]]\n"
+	      "                        MANIFEST DIR\n"
 	      "       artifactfs check [--container NAME] MANIFEST\n"
 	      "       artifactfs --help | --version\n"
 	      "\n"
@@ -119,12 +127,12 @@ static void print_diag(struct diag *d)
 static int parse_mount_args(int argc, char **argv, struct mount_opts *o)
 {
 	static const struct option longopts[] = {
-		{"container", required_argument, NULL, 'c'},
-		{"cache-dir", required_argument, NULL, 'C'},
-		{"ca-file", required_argument, NULL, 'A'},
-		{"foreground", no_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"container", required_argument, NULL, 'c'},
+	        {"cache-dir", required_argument, NULL, 'C'},
+	        {"ca-file", required_argument, NULL, 'A'},
+	        {"foreground", no_argument, NULL, 'f'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -172,13 +180,13 @@ static char *absolute(const char *path, const char *what)
 
 	if (!abs)
 		fprintf(stderr, "artifactfs: %s '%.200s': %s\n", what, path,
-			strerror(errno));
+		        strerror(errno));
 	return abs;
 }
 
 struct mount_state {
 	struct manifest *m;
-	struct tree *tree;
+	struct tree *tree; /* mount only */
 	struct cache *cache;
 	struct fetch_engine *engine;
 	struct store *store;
@@ -207,9 +215,10 @@ static void mount_state_clear(struct mount_state *st)
 	free(st->mountpoint);
 }
 
-/* Everything that can fail before the mount, with one message each. */
-static int mount_prepare(struct mount_opts *o, const char *manifest,
-			 const char *mnt, struct mount_state *st)
+/* Everything mount and fetch need before any transfer, with one message
+ * for each thing that can fail. */
+static int prepare(struct mount_opts *o, const char *manifest,
+                   struct mount_state *st)
 {
 	struct source_config scfg = {0};
 	struct fetch_config fcfg;
@@ -224,28 +233,18 @@ static int mount_prepare(struct mount_opts *o, const char *manifest,
 		diag_clear(&d);
 		return rc;
 	}
-	rc = tree_new(st->m, &st->tree);
-	if (rc < 0) {
-		fprintf(stderr, "artifactfs: cannot build the tree: %s\n",
-			strerror(-rc));
-		return rc;
-	}
-
-	st->mountpoint = absolute(mnt, "mountpoint");
-	if (!st->mountpoint)
-		return -ENOENT;
 
 	if (o->cache_dir) {
 		snprintf(dir, sizeof(dir), "%s", o->cache_dir);
 	} else if (default_cache_dir(dir, sizeof(dir)) < 0) {
 		fprintf(stderr, "artifactfs: no home directory for the cache; "
-				"use --cache-dir\n");
+		                "use --cache-dir\n");
 		return -ENOENT;
 	}
 	rc = cache_open(dir, &st->cache);
 	if (rc < 0) {
 		fprintf(stderr, "artifactfs: cache directory '%.200s': %s\n",
-			dir, strerror(-rc));
+		        dir, strerror(-rc));
 		return rc;
 	}
 	st->cache_dir = absolute(dir, "cache directory");
@@ -261,20 +260,20 @@ static int mount_prepare(struct mount_opts *o, const char *manifest,
 
 	fcfg.ca_file = st->ca_file;
 	fcfg.connect_timeout =
-		o->connect_timeout ? o->connect_timeout : DEF_CONNECT_TIMEOUT;
+	        o->connect_timeout ? o->connect_timeout : DEF_CONNECT_TIMEOUT;
 	fcfg.low_speed_time =
-		o->low_speed_time ? o->low_speed_time : DEF_LOW_SPEED_TIME;
+	        o->low_speed_time ? o->low_speed_time : DEF_LOW_SPEED_TIME;
 	fcfg.low_speed_limit = DEF_LOW_SPEED_LIMIT;
 	rc = fetch_engine_new(&fcfg, &st->engine);
 	if (rc < 0) {
 		fprintf(stderr, "artifactfs: cannot start curl: %s\n",
-			strerror(-rc));
+		        strerror(-rc));
 		return rc;
 	}
 
 	scfg.ca_file = st->ca_file;
 	rc = store_new(st->m, st->cache, st->engine, &scfg, &st->store, why,
-		       sizeof(why));
+	               sizeof(why));
 	if (rc < 0) {
 		fprintf(stderr, "artifactfs: %s\n", why);
 		return rc;
@@ -287,8 +286,8 @@ static int add_mount_options(struct mount_opts *o)
 	int rc;
 
 	rc = fuse_opt_add_arg(&o->fuse_args,
-			      "-oro,default_permissions,fsname=artifactfs,"
-			      "subtype=artifactfs,nosuid,nodev");
+	                      "-oro,default_permissions,fsname=artifactfs,"
+	                      "subtype=artifactfs,nosuid,nodev");
 	/* As root the declared modes are enforced for every user. */
 	if (rc == 0 && geteuid() == 0)
 		rc = fuse_opt_add_arg(&o->fuse_args, "-oallow_other");
@@ -310,8 +309,17 @@ static int cmd_mount(int argc, char **argv)
 		goto out;
 	log_init(false, o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 
-	rc = mount_prepare(&o, argv[optind], argv[optind + 1], &st);
+	rc = prepare(&o, argv[optind], &st);
 	if (rc < 0)
+		goto out;
+	rc = tree_new(st.m, &st.tree);
+	if (rc < 0) {
+		fprintf(stderr, "artifactfs: cannot build the tree: %s\n",
+		        strerror(-rc));
+		goto out;
+	}
+	st.mountpoint = absolute(argv[optind + 1], "mountpoint");
+	if (!st.mountpoint)
 		goto out;
 	if (add_mount_options(&o) < 0)
 		goto out;
@@ -321,8 +329,9 @@ static int cmd_mount(int argc, char **argv)
 	ctx.store = st.store;
 	ctx.uid = o.uid_set ? o.uid : geteuid();
 	ctx.gid = o.gid_set ? o.gid : getegid();
-	st.se = fuse_session_new(&o.fuse_args, fsops_table(), sizeof(*fsops_table()),
-				 &ctx);
+	ctx.mounted_at = time(NULL);
+	st.se = fuse_session_new(&o.fuse_args, fsops_table(),
+	                         sizeof(*fsops_table()), &ctx);
 	if (!st.se)
 		goto out; /* libfuse said why */
 	if (fuse_set_signal_handlers(st.se) != 0)
@@ -342,7 +351,7 @@ static int cmd_mount(int argc, char **argv)
 		goto out;
 	}
 	log_info("mounted %zu artifacts on '%.200s', cache '%.200s'",
-		 st.m->count, st.mountpoint, st.cache_dir);
+	         st.m->count, st.mountpoint, st.cache_dir);
 
 	loop = fuse_loop_cfg_create();
 	if (!loop)
@@ -360,12 +369,51 @@ out:
 	return status;
 }
 
+static int cmd_fetch(int argc, char **argv)
+{
+	struct mount_opts o = {.fuse_args = FUSE_ARGS_INIT(0, NULL)};
+	struct mount_state st = {0};
+	char *dir = NULL;
+	int rc, status = 1;
+
+	if (fuse_opt_add_arg(&o.fuse_args, "artifactfs") < 0)
+		return 1;
+	rc = parse_mount_args(argc, argv, &o);
+	if (rc < 0)
+		goto out;
+	if (o.fuse_args.argc > 1) {
+		fprintf(stderr, "artifactfs: fetch: unknown option '%.200s'\n",
+		        o.fuse_args.argv[o.fuse_args.argc - 1]);
+		goto out;
+	}
+	log_init(false, o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+
+	dir = absolute(argv[optind + 1], "directory");
+	if (!dir)
+		goto out;
+	rc = prepare(&o, argv[optind], &st);
+	if (rc < 0)
+		goto out;
+	if (fetch_engine_start(st.engine) < 0) {
+		log_error("cannot start the fetch thread");
+		goto out;
+	}
+	rc = eager_run(st.store, st.m, dir, isatty(STDERR_FILENO));
+	status = rc < 0 ? 1 : 0;
+
+out:
+	mount_state_clear(&st);
+	fuse_opt_free_args(&o.fuse_args);
+	free(dir);
+	return status;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"container", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"container", required_argument, NULL, 'c'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	const char *container = NULL;
 	int c;
@@ -415,11 +463,13 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "mount"))
 		status = cmd_mount(argc - 1, argv + 1);
+	else if (!strcmp(argv[1], "fetch"))
+		status = cmd_fetch(argc - 1, argv + 1);
 	else if (!strcmp(argv[1], "check"))
 		status = cmd_check(argc - 1, argv + 1);
 	else {
 		fprintf(stderr, "artifactfs: unknown command '%.100s'\n",
-			argv[1]);
+		        argv[1]);
 		usage(stderr);
 		status = 2;
 	}

@@ -21,6 +21,9 @@
 #define HASH_CHUNK           (1L << 20)
 #define META_RETRY_SECONDS   10
 #define PROGRESS_LOG_SECONDS 5
+/* Opens within this long after a failed download share its result
+ * instead of asking the origin again at once. */
+#define FAIL_HOLD_MS 1000
 
 enum meta_state { META_NONE, META_QUEUED, META_PENDING, META_KNOWN };
 enum data_state { DATA_NONE, DATA_FETCHING, DATA_READY };
@@ -34,8 +37,9 @@ struct entry {
 	struct store_attr attr;
 	time_t meta_failed_at; /* 0, or when the last HEAD failed */
 	enum data_state data;
-	unsigned int gen; /* downloads finished so far */
-	int last_rc;      /* result of the last one */
+	unsigned int gen;          /* downloads finished so far */
+	int last_rc;               /* result of the last one */
+	struct timespec failed_at; /* when the last one ended */
 	uint64_t progress;
 };
 
@@ -420,6 +424,17 @@ static int download(struct store *s, size_t idx)
 	return rc == -ENOSPC ? rc : (rc < 0 ? -EIO : 0);
 }
 
+static bool fail_hold_over(const struct entry *en)
+{
+	struct timespec now;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - en->failed_at.tv_sec) * 1000 +
+	     (now.tv_nsec - en->failed_at.tv_nsec) / 1000000;
+	return ms >= FAIL_HOLD_MS;
+}
+
 int store_open(struct store *s, size_t idx, int *fd)
 {
 	struct entry *en = &s->entries[idx];
@@ -434,8 +449,10 @@ int store_open(struct store *s, size_t idx, int *fd)
 			pthread_cond_wait(&s->data_cond, &s->lock);
 			continue;
 		}
-		/* A download that ended while we waited answers for us. */
-		if (en->gen != gen && en->last_rc < 0) {
+		/* A download that ended while we waited, or failed just
+		 * now, answers for us. */
+		if (en->last_rc < 0 &&
+		    (en->gen != gen || !fail_hold_over(en))) {
 			rc = en->last_rc;
 			goto out_unlock;
 		}
@@ -462,11 +479,11 @@ int store_open(struct store *s, size_t idx, int *fd)
 		en->data = DATA_NONE;
 		en->last_rc = rc;
 		en->gen++;
+		clock_gettime(CLOCK_MONOTONIC, &en->failed_at);
 		pthread_cond_broadcast(&s->data_cond);
 		if (rc < 0)
 			goto out_unlock;
 		gen = en->gen - 1; /* our own download: now open its result */
-		en->last_rc = 0;
 	}
 
 out_unlock:
