@@ -4,6 +4,7 @@
  * waiters sleep on the store's condition variables.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 
 #define META_WORKERS         8
 #define HASH_CHUNK           (1L << 20)
+#define FLUSH_BEHIND_BYTES   (8L << 20)
 #define META_RETRY_SECONDS   10
 #define PROGRESS_LOG_SECONDS 5
 /* Opens within this long after a failed download share its result
@@ -276,13 +278,24 @@ static void note_progress(struct store *s, struct entry *en, uint64_t done)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* Starts the write-back of what has landed since the last call, so that
+ * the fsync before the rename finds little left to do. */
+static void flush_behind(int fd, uint64_t *flushed, uint64_t written)
+{
+	if (written - *flushed < FLUSH_BEHIND_BYTES)
+		return;
+	sync_file_range(fd, (off_t)*flushed, (off_t)(written - *flushed),
+	                SYNC_FILE_RANGE_WRITE);
+	*flushed = written;
+}
+
 /* Hashes the body of X as it lands in FD, then waits for its end. */
 static int receive(struct store *s, size_t idx, struct fetch_xfer *x, int fd,
                    struct digest *dg, struct fetch_meta *meta,
                    struct fetch_error *err, bool *again)
 {
 	struct entry *en = &s->entries[idx];
-	uint64_t hashed = 0, written = 0;
+	uint64_t hashed = 0, written = 0, flushed = 0;
 	time_t last_log = time(NULL);
 	bool done = false;
 	char *buf = NULL;
@@ -307,6 +320,7 @@ static int receive(struct store *s, size_t idx, struct fetch_xfer *x, int fd,
 			hashed += (uint64_t)got;
 		}
 		note_progress(s, en, written);
+		flush_behind(fd, &flushed, written);
 		if (time(NULL) - last_log >= PROGRESS_LOG_SECONDS) {
 			last_log = time(NULL);
 			log_info("artifact '%.200s': %llu bytes so far",
