@@ -37,7 +37,7 @@ void cache_key(const struct artifact *a, char *key);
 /* Opens entry KEY read-only.  Returns 0 and the descriptor in *fd (the
  * caller closes it) and its status in *st, or -ENOENT. */
 int cache_entry_open(struct cache *c, const char *key, int *fd,
-		     struct stat *st);
+                     struct stat *st);
 
 /* Status of entry KEY without opening it.  Returns 0 or -ENOENT. */
 int cache_entry_stat(struct cache *c, const char *key, struct stat *st);
@@ -56,7 +56,7 @@ int cache_tmp_new(struct cache *c, int *fd, char *name, size_t n);
  * Returns 0, or a negative errno with the temporary file removed.
  */
 int cache_commit(struct cache *c, int fd, const char *name, const char *key,
-		 time_t mtime);
+                 time_t mtime);
 
 /* Removes temporary file NAME; the caller closes its descriptor. */
 void cache_discard(struct cache *c, const char *name);

@@ -14,13 +14,13 @@
 enum checksum_type { CK_NONE, CK_SHA256, CK_MD5 };
 
 struct artifact {
-	char *name;	       /* unique within the manifest */
-	char *url;	       /* exactly as written */
-	char *path;	       /* normalised, relative: "config/app.conf" */
-	mode_t mode;	       /* permission bits, at most 0777 */
+	char *name;  /* unique within the manifest */
+	char *url;   /* exactly as written */
+	char *path;  /* normalised, relative: "config/app.conf" */
+	mode_t mode; /* permission bits, at most 0777 */
 	enum url_scheme scheme;
 	enum checksum_type ck_type;
-	char ck_hex[65];       /* lowercase hex digest, "" when none */
+	char ck_hex[65]; /* lowercase hex digest, "" when none */
 };
 
 struct manifest {
@@ -35,8 +35,12 @@ struct diag {
 	size_t count;
 };
 
+/* Appends one formatted line to D.  At most CAP_DIAG_LINES are kept, the
+ * last saying that the rest are not shown; a line that cannot be
+ * allocated is dropped. */
 void diag_add(struct diag *d, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
+/* Frees every line and leaves D empty and reusable; D may be NULL. */
 void diag_clear(struct diag *d);
 
 /*
@@ -48,13 +52,14 @@ void diag_clear(struct diag *d);
  * Never touches the network.
  */
 int manifest_parse(const char *text, size_t len, const char *container,
-		   struct manifest **out, struct diag *d);
+                   struct manifest **out, struct diag *d);
 
 /* As manifest_parse, reading the file at PATH ("-" for stdin).  A file
  * that cannot be read is one diag line and -errno. */
 int manifest_load(const char *path, const char *container,
-		  struct manifest **out, struct diag *d);
+                  struct manifest **out, struct diag *d);
 
+/* Frees M and everything it owns; M may be NULL. */
 void manifest_free(struct manifest *m);
 
 /* "0644"-style text of a mode, in buf of at least 6 bytes. */

@@ -32,9 +32,9 @@ struct store_attr {
  * cause into why (size n): -ENOTSUP for a scheme this build cannot fetch.
  * Touches no network.
  */
-int store_new(const struct manifest *m, struct cache *c,
-	      struct fetch_engine *e, const struct source_config *scfg,
-	      struct store **out, char *why, size_t n);
+int store_new(const struct manifest *m, struct cache *c, struct fetch_engine *e,
+              const struct source_config *scfg, struct store **out, char *why,
+              size_t n);
 
 /* Starts the metadata workers.  Call after any fork.  Returns 0 or
  * -errno. */
@@ -66,7 +66,6 @@ int store_open(struct store *s, size_t idx, int *fd);
  * Progress of the current download of IDX: bytes so far and the total
  * (-1 when unknown).  Returns 0, or -ENODATA when none is running.
  */
-int store_progress(struct store *s, size_t idx, uint64_t *done,
-		   int64_t *total);
+int store_progress(struct store *s, size_t idx, uint64_t *done, int64_t *total);
 
 #endif

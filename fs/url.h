@@ -14,7 +14,7 @@ struct url_parts {
 	enum url_scheme scheme;
 	char *host;  /* http(s): host[:port] without userinfo; s3: bucket */
 	char *path;  /* http(s): path from the first '/', may be "";
-		      * s3: the key, without the leading '/' (not decoded) */
+	              * s3: the key, without the leading '/' (not decoded) */
 	char *query; /* text after '?', without it; NULL when none */
 };
 
@@ -22,6 +22,7 @@ struct url_parts {
  * ("no bucket", "no key", "scheme not supported", ...).  *out is written
  * only on success; free it with url_parts_clear(). */
 int url_parse(const char *url, struct url_parts *out, const char **why);
+/* Frees the strings of P and sets them to NULL; P may be NULL. */
 void url_parts_clear(struct url_parts *p);
 
 /* Writes into buf (size n) the URL without userinfo, query or fragment,
