@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "s3.h"
 #include "source.h"
 #include "banned.h"
 
@@ -16,9 +17,9 @@ int source_new(const struct artifact *a, const struct source_config *cfg,
 	case URL_HTTPS:
 		return source_http_new(a, out, why, n);
 	case URL_S3:
-		break;
+		return source_s3_new(a, cfg->s3, out, why, n);
 	}
-	snprintf(why, n, "s3:// artifacts are not supported by this build");
+	snprintf(why, n, "scheme not supported");
 	return -ENOTSUP;
 }
 
