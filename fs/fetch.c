@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ struct fetch_engine {
 	bool stopping;
 
 	struct fetch_xfer *active; /* on the multi handle; engine thread only */
+	volatile sig_atomic_t interrupted; /* set from a signal handler */
 };
 
 struct fetch_xfer {
@@ -300,6 +302,7 @@ static void unlink_active(struct fetch_engine *e, struct fetch_xfer *x)
 static void finish_done(struct fetch_engine *e)
 {
 	struct fetch_xfer *x;
+	CURLcode code;
 	CURLMsg *msg;
 	int left;
 
@@ -311,10 +314,12 @@ static void finish_done(struct fetch_engine *e)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
 		                  (char **)&x);
+		/* MSG is not valid once its handle is removed. */
+		code = msg->data.result;
 		curl_multi_remove_handle(e->multi, msg->easy_handle);
 		unlink_active(e, x);
 		pthread_mutex_lock(&e->lock);
-		x->code = msg->data.result;
+		x->code = code;
 		x->done = true;
 		pthread_cond_broadcast(&x->cond);
 		pthread_mutex_unlock(&e->lock);
@@ -371,6 +376,8 @@ static void *engine_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&e->lock);
+		if (e->interrupted)
+			e->stopping = true;
 		stopping = e->stopping;
 		pthread_mutex_unlock(&e->lock);
 		if (stopping)
@@ -399,12 +406,17 @@ int fetch_engine_new(const struct fetch_config *cfg, struct fetch_engine **out)
 		fetch_engine_free(e);
 		return -ENOMEM;
 	}
-	curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-	                  (long)CAP_PARALLEL_CONNS);
-	curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-	                  (long)CAP_HOST_CONNS);
+	/* No per-host limit: an origin that hangs must not hold back the
+	 * others on the same host.  Transfers at once are bounded by the
+	 * threads that wait for them (FUSE workers, metadata workers). */
+	curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)CAP_IDLE_CONNS);
 	*out = e;
 	return 0;
+}
+
+void fetch_engine_interrupt(struct fetch_engine *e)
+{
+	e->interrupted = 1;
 }
 
 int fetch_engine_start(struct fetch_engine *e)

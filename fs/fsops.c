@@ -275,6 +275,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* Attributes come one by one from lookup, after the parallel
 	 * HEADs that opendir started; readdirplus would serialise them. */
 	conn->want &= ~FUSE_CAP_READDIRPLUS;
+	/* A lookup waiting on a slow HEAD must not hold up its siblings. */
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 }
 

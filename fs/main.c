@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,7 @@
 #include "fsops.h"
 #include "log.h"
 #include "manifest.h"
+#include "s3.h"
 #include "store.h"
 #include "tree.h"
 #include "banned.h"
@@ -34,6 +37,7 @@ struct mount_opts {
 	const char *cache_dir;
 	const char *ca_file;
 	bool foreground;
+	bool s3_path_style, s3_no_sign;
 	struct fuse_args fuse_args; /* -o options for libfuse */
 
 	/* Our own -o options, taken out before libfuse sees the rest. */
@@ -70,6 +74,9 @@ static void usage(FILE *f)
 	      "       artifactfs check [--container NAME] MANIFEST\n"
 	      "       artifactfs --help | --version\n"
 	      "\n"
+	      "S3: --s3-path-style (bucket in the path), --s3-no-sign (public\n"
+	      "  buckets); credentials, region and endpoint from the AWS\n"
+	      "  variables and files (see docs/s3.md)\n"
 	      "mount options (-o): uid=N, gid=N, connect_timeout=SECS,\n"
 	      "  low_speed_time=SECS, debug, and the usual FUSE options\n",
 	      f);
@@ -131,6 +138,8 @@ static int parse_mount_args(int argc, char **argv, struct mount_opts *o)
 	        {"cache-dir", required_argument, NULL, 'C'},
 	        {"ca-file", required_argument, NULL, 'A'},
 	        {"foreground", no_argument, NULL, 'f'},
+	        {"s3-path-style", no_argument, NULL, 'P'},
+	        {"s3-no-sign", no_argument, NULL, 'N'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -150,6 +159,12 @@ static int parse_mount_args(int argc, char **argv, struct mount_opts *o)
 			break;
 		case 'f':
 			o->foreground = true;
+			break;
+		case 'P':
+			o->s3_path_style = true;
+			break;
+		case 'N':
+			o->s3_no_sign = true;
 			break;
 		case 'o':
 			if (fuse_opt_add_arg(&o->fuse_args, "-o") ||
@@ -190,6 +205,7 @@ struct mount_state {
 	struct cache *cache;
 	struct fetch_engine *engine;
 	struct store *store;
+	struct s3_config *s3;
 	struct fuse_session *se;
 	char *cache_dir;
 	char *ca_file;
@@ -197,15 +213,71 @@ struct mount_state {
 	bool mounted, signals;
 };
 
+/* What the stop signals act on; set while the FUSE loop runs. */
+static struct fuse_session *stop_session;
+static struct fetch_engine *stop_engine;
+
+static void on_stop_signal(int sig)
+{
+	fuse_session_exit(stop_session);
+	/* Opens waiting on the network must end for the loop to end. */
+	fetch_engine_interrupt(stop_engine);
+}
+
+/* Installs (or, with INSTALL false, removes) the handlers of SIGTERM,
+ * SIGINT and SIGHUP, which end the FUSE loop and then unmount. */
+static int stop_handlers(bool install)
+{
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = install ? on_stop_signal : SIG_DFL;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (sigaction(sigs[i], &sa, NULL) < 0)
+			return -errno;
+	}
+	sa.sa_handler = install ? SIG_IGN : SIG_DFL;
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Starts the engine and store threads with the stop signals blocked, as
+ * libfuse does for its workers, so that the main thread, waiting in the
+ * FUSE loop, is the one a stop signal interrupts.
+ */
+static int start_threads(struct mount_state *st)
+{
+	sigset_t block, old;
+	int rc;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	rc = fetch_engine_start(st->engine);
+	if (rc == 0 && st->store)
+		rc = store_start(st->store);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 static void mount_state_clear(struct mount_state *st)
 {
 	if (st->signals)
-		fuse_remove_signal_handlers(st->se);
+		stop_handlers(false);
 	if (st->mounted)
 		fuse_session_unmount(st->se);
 	if (st->se)
 		fuse_session_destroy(st->se);
 	store_free(st->store);
+	s3_config_free(st->s3);
 	fetch_engine_free(st->engine);
 	cache_free(st->cache);
 	tree_free(st->tree);
@@ -213,6 +285,31 @@ static void mount_state_clear(struct mount_state *st)
 	free(st->cache_dir);
 	free(st->ca_file);
 	free(st->mountpoint);
+}
+
+/* The S3 settings, read once, when some artifact comes from S3. */
+static int setup_s3(const struct mount_opts *o, struct mount_state *st)
+{
+	struct s3_options so = {o->s3_path_style, o->s3_no_sign, st->ca_file};
+	char why[512], desc[512];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < st->m->count; i++) {
+		if (st->m->items[i].scheme == URL_S3)
+			break;
+	}
+	if (i == st->m->count)
+		return 0;
+
+	rc = s3_config_new(&so, &st->s3, why, sizeof(why));
+	if (rc < 0) {
+		fprintf(stderr, "artifactfs: %s\n", why);
+		return rc;
+	}
+	s3_config_describe(st->s3, desc, sizeof(desc));
+	log_info("s3: %s", desc);
+	return 0;
 }
 
 /* Everything mount and fetch need before any transfer, with one message
@@ -272,6 +369,10 @@ static int prepare(struct mount_opts *o, const char *manifest,
 	}
 
 	scfg.ca_file = st->ca_file;
+	rc = setup_s3(o, st);
+	if (rc < 0)
+		return rc;
+	scfg.s3 = st->s3;
 	rc = store_new(st->m, st->cache, st->engine, &scfg, &st->store, why,
 	               sizeof(why));
 	if (rc < 0) {
@@ -300,6 +401,7 @@ static int cmd_mount(int argc, char **argv)
 	struct mount_state st = {0};
 	struct fsops_ctx ctx;
 	struct fuse_loop_config *loop = NULL;
+	struct stat sb;
 	int rc, status = 1;
 
 	if (fuse_opt_add_arg(&o.fuse_args, "artifactfs") < 0)
@@ -321,6 +423,13 @@ static int cmd_mount(int argc, char **argv)
 	st.mountpoint = absolute(argv[optind + 1], "mountpoint");
 	if (!st.mountpoint)
 		goto out;
+	if (stat(st.mountpoint, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		fprintf(stderr,
+		        "artifactfs: mountpoint '%.200s': not a "
+		        "directory\n",
+		        st.mountpoint);
+		goto out;
+	}
 	if (add_mount_options(&o) < 0)
 		goto out;
 
@@ -334,7 +443,9 @@ static int cmd_mount(int argc, char **argv)
 	                         sizeof(*fsops_table()), &ctx);
 	if (!st.se)
 		goto out; /* libfuse said why */
-	if (fuse_set_signal_handlers(st.se) != 0)
+	stop_session = st.se;
+	stop_engine = st.engine;
+	if (stop_handlers(true) < 0)
 		goto out;
 	st.signals = true;
 	if (fuse_session_mount(st.se, st.mountpoint) != 0)
@@ -346,7 +457,7 @@ static int cmd_mount(int argc, char **argv)
 	if (!o.foreground)
 		log_init(true, o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 
-	if (fetch_engine_start(st.engine) < 0 || store_start(st.store) < 0) {
+	if (start_threads(&st) < 0) {
 		log_error("cannot start worker threads");
 		goto out;
 	}
@@ -356,7 +467,7 @@ static int cmd_mount(int argc, char **argv)
 	loop = fuse_loop_cfg_create();
 	if (!loop)
 		goto out;
-	fuse_loop_cfg_set_max_threads(loop, 64);
+	fuse_loop_cfg_set_max_threads(loop, CAP_FUSE_THREADS);
 	fuse_loop_cfg_set_idle_threads(loop, 8);
 	rc = fuse_session_loop_mt(st.se, loop);
 	status = rc < 0 ? 1 : 0;
