@@ -28,8 +28,8 @@ struct source_ops {
 	 * Returns 0, or a negative errno with a cause in WHY (size n).
 	 */
 	int (*prepare)(struct source *src, enum fetch_method method,
-		       const char *range, CURL *easy, struct curl_slist **hdrs,
-		       char *why, size_t n);
+	               const char *range, CURL *easy, struct curl_slist **hdrs,
+	               char *why, size_t n);
 
 	/*
 	 * Reads a failed response (STATUS, and up to CAP_ERROR_BODY_BYTES of
@@ -38,7 +38,7 @@ struct source_ops {
 	 * may succeed (S3: a bucket in another region), false otherwise.
 	 */
 	bool (*failed)(struct source *src, long status, const char *body,
-		       size_t len, char *cause, size_t n);
+	               size_t len, char *cause, size_t n);
 
 	void (*free)(struct source *src);
 };
@@ -51,7 +51,7 @@ struct source {
 
 /* Settings shared by all sources of a mount.  Strings are borrowed. */
 struct source_config {
-	const char *ca_file; /* extra CA bundle, or NULL */
+	const char *ca_file;  /* extra CA bundle, or NULL */
 	struct s3_config *s3; /* NULL until S3 is set up */
 };
 
@@ -61,11 +61,11 @@ struct source_config {
  * -ENOTSUP for a scheme this build cannot fetch.
  */
 int source_new(const struct artifact *a, const struct source_config *cfg,
-	       struct source **out, char *why, size_t n);
+               struct source **out, char *why, size_t n);
 void source_free(struct source *src);
 
 /* HTTP and HTTPS: the URL is sent exactly as written. */
 int source_http_new(const struct artifact *a, struct source **out, char *why,
-		    size_t n);
+                    size_t n);
 
 #endif

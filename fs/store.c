@@ -308,7 +308,9 @@ static int receive(struct store *s, size_t idx, struct fetch_xfer *x, int fd,
 			dg = NULL; /* the mismatch check below then fails */
 	}
 	while (!done) {
-		fetch_xfer_wait(x, hashed, &written, &done);
+		/* Without a digest nothing is hashed: wait for more than what
+		 * is already written, or this loop would spin. */
+		fetch_xfer_wait(x, dg ? hashed : written, &written, &done);
 		while (dg && hashed < written) {
 			want = written - hashed;
 			if (want > HASH_CHUNK)
