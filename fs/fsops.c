@@ -14,6 +14,7 @@
 
 #include "caps.h"
 #include "fsops.h"
+#include "log.h"
 #include "banned.h"
 
 #define XATTR_PROGRESS "user.artifactfs.progress"
@@ -279,6 +280,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	log_debug("fuse: kernel offers 0x%x, we take 0x%x", conn->capable,
+		  conn->want);
 }
 
 static const struct fuse_lowlevel_ops table = {

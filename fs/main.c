@@ -276,6 +276,9 @@ static void mount_state_clear(struct mount_state *st)
 		fuse_session_unmount(st->se);
 	if (st->se)
 		fuse_session_destroy(st->se);
+	/* Transfers still out (a HEAD that hangs) must not hold the exit. */
+	if (st->engine)
+		fetch_engine_interrupt(st->engine);
 	store_free(st->store);
 	s3_config_free(st->s3);
 	fetch_engine_free(st->engine);

@@ -22,6 +22,7 @@
 #define HASH_CHUNK           (1L << 20)
 #define FLUSH_BEHIND_BYTES   (8L << 20)
 #define META_RETRY_SECONDS   10
+#define META_WAIT_MS         1500 /* longest a stat waits for a HEAD */
 #define PROGRESS_LOG_SECONDS 5
 /* Opens within this long after a failed download share its result
  * instead of asking the origin again at once. */
@@ -38,6 +39,7 @@ struct entry {
 	enum meta_state meta;
 	struct store_attr attr;
 	time_t meta_failed_at; /* 0, or when the last HEAD failed */
+	bool meta_slow;        /* a stat gave up waiting for this HEAD */
 	enum data_state data;
 	unsigned int gen;          /* downloads finished so far */
 	int last_rc;               /* result of the last one */
@@ -72,6 +74,7 @@ int store_new(const struct manifest *m, struct cache *c, struct fetch_engine *e,
               const struct source_config *scfg, struct store **out, char *why,
               size_t n)
 {
+	pthread_condattr_t cattr;
 	char cause[256];
 	struct store *s;
 	size_t i;
@@ -85,7 +88,10 @@ int store_new(const struct manifest *m, struct cache *c, struct fetch_engine *e,
 	s->engine = e;
 	s->started_at = time(NULL);
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->meta_cond, NULL);
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->meta_cond, &cattr);
+	pthread_condattr_destroy(&cattr);
 	pthread_cond_init(&s->data_cond, NULL);
 	pthread_cond_init(&s->queue_cond, NULL);
 	s->entries = calloc(m->count ? m->count : 1, sizeof(*s->entries));
@@ -154,6 +160,7 @@ static void fetch_meta(struct store *s, size_t idx)
 		}
 		en->meta = META_KNOWN;
 	}
+	en->meta_slow = false;
 	pthread_cond_broadcast(&s->meta_cond);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -165,12 +172,48 @@ static bool meta_stale(const struct entry *en)
 	       time(NULL) - en->meta_failed_at >= META_RETRY_SECONDS;
 }
 
+/* Queues the HEAD of IDX for the metadata workers unless the cache
+ * answers or it is already queued.  Store lock held; returns whether a
+ * HEAD is queued or running. */
+static bool queue_meta(struct store *s, size_t idx)
+{
+	struct entry *en = &s->entries[idx];
+	size_t count = s->m->count;
+
+	if (en->meta == META_QUEUED || en->meta == META_PENDING)
+		return true;
+	if (en->meta != META_NONE && !meta_stale(en))
+		return false;
+	if (!en->attr.mtime)
+		en->attr.mtime = s->started_at;
+	if (attr_from_cache(s, en) || s->stopping || s->q_len >= count)
+		return false;
+	en->meta = META_QUEUED;
+	s->queue[(s->q_head + s->q_len) % count] = idx;
+	s->q_len++;
+	pthread_cond_signal(&s->queue_cond);
+	return true;
+}
+
+static void deadline_in(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 void store_attr(struct store *s, size_t idx, struct store_attr *out)
 {
 	struct entry *en = &s->entries[idx];
+	struct timespec deadline;
 
 	pthread_mutex_lock(&s->lock);
-	if (en->meta == META_NONE || meta_stale(en)) {
+	if (s->nworkers == 0 && (en->meta == META_NONE || meta_stale(en))) {
+		/* No workers (eager fetch, tests): ask here. */
 		if (!en->attr.mtime)
 			en->attr.mtime = s->started_at;
 		if (!attr_from_cache(s, en)) {
@@ -180,28 +223,29 @@ void store_attr(struct store *s, size_t idx, struct store_attr *out)
 			pthread_mutex_lock(&s->lock);
 		}
 	}
-	while (en->meta != META_KNOWN)
-		pthread_cond_wait(&s->meta_cond, &s->lock);
+
+	/* A stat waits a little for the origin, never for long: past
+	 * META_WAIT_MS it gets what is known so far, and so do the stats
+	 * after it until the HEAD ends. */
+	if (queue_meta(s, idx) && !en->meta_slow) {
+		deadline_in(&deadline, META_WAIT_MS);
+		while (en->meta == META_QUEUED || en->meta == META_PENDING) {
+			if (pthread_cond_timedwait(&s->meta_cond, &s->lock,
+			                           &deadline) == ETIMEDOUT) {
+				en->meta_slow = true;
+				break;
+			}
+		}
+	}
 	*out = en->attr;
 	pthread_mutex_unlock(&s->lock);
 }
 
 void store_prefetch(struct store *s, size_t idx)
 {
-	struct entry *en = &s->entries[idx];
-	size_t count = s->m->count;
-
 	pthread_mutex_lock(&s->lock);
-	if (en->meta == META_NONE && !s->stopping && s->nworkers > 0) {
-		if (!en->attr.mtime)
-			en->attr.mtime = s->started_at;
-		if (!attr_from_cache(s, en) && s->q_len < count) {
-			en->meta = META_QUEUED;
-			s->queue[(s->q_head + s->q_len) % count] = idx;
-			s->q_len++;
-			pthread_cond_signal(&s->queue_cond);
-		}
-	}
+	if (s->nworkers > 0)
+		queue_meta(s, idx);
 	pthread_mutex_unlock(&s->lock);
 }
 

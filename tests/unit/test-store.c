@@ -49,6 +49,7 @@ enum {
 	A_PLAIN,
 	A_FLAKY,
 	A_SHORT,
+	A_HANG_HEAD,
 	A_GONE,
 	A_LISTED,
 	A_COUNT = A_LISTED + LISTED
@@ -607,6 +608,47 @@ static void test_prefetch(void)
 	CHECK(took < 0.6 * LISTED / 2);
 }
 
+/* A stat never waits long for an origin that does not answer, and the
+ * stats after it do not wait again while that HEAD is still out.  Its
+ * own engine and store, so that the HEAD's retries disturb no count. */
+static void test_hanging_head(void)
+{
+	struct fetch_config cfg = {.connect_timeout = 5,
+	                           .low_speed_time = 5,
+	                           .low_speed_limit = DEF_LOW_SPEED_LIMIT};
+	struct httpstub_route r = route_of(A_HANG_HEAD);
+	struct manifest one = {.items = &items[A_HANG_HEAD], .count = 1};
+	struct fetch_engine *e2;
+	struct store *s2;
+	struct store_attr at;
+	double t0, took;
+	char why[256];
+
+	r.hang = true;
+	add_route(&r);
+	CHECK(fetch_engine_new(&cfg, &e2) == 0);
+	CHECK(fetch_engine_start(e2) == 0);
+	CHECK(store_new(&one, cache, e2, &(struct source_config){0}, &s2, why,
+	                sizeof(why)) == 0);
+	CHECK(store_start(s2) == 0);
+
+	t0 = now_s();
+	store_attr(s2, 0, &at);
+	took = now_s() - t0;
+	CHECK(took >= 1.0 && took < 3.0);
+	CHECK(at.size == 0 && !at.stable);
+
+	t0 = now_s();
+	store_attr(s2, 0, &at);
+	CHECK(now_s() - t0 < 0.5);
+	CHECK(head_count(A_HANG_HEAD) == 1);
+
+	/* End the HEAD's retries rather than wait them out. */
+	fetch_engine_interrupt(e2);
+	store_free(s2);
+	fetch_engine_free(e2);
+}
+
 /* A new cache object and store over the same directory. */
 static void test_second_store(void)
 {
@@ -667,6 +709,7 @@ int main(void)
 	declare(A_FLAKY, "flaky", 3000, CK_SHA256);
 	declare(A_SHORT, "short", 3000, CK_SHA256);
 	declare(A_GONE, "gone", 10, CK_SHA256);
+	declare(A_HANG_HEAD, "hang-head", 10, CK_SHA256);
 	for (i = A_LISTED; i < A_COUNT; i++) {
 		char name[32];
 
@@ -686,6 +729,7 @@ int main(void)
 	test_no_checksum_idle();
 	test_prefetch();
 	test_second_store();
+	test_hanging_head();
 
 	store_free(store);
 	cache_free(cache);
