@@ -24,7 +24,7 @@ struct cache {
 	int dirfd;
 };
 
-static const char *const subdirs[] = {"sha256", "url", "tmp"};
+static const char *const subdirs[] = {"sha256", "url", "tmp", "ranges"};
 
 static int make_private_dir(int at, const char *name)
 {
@@ -261,4 +261,17 @@ int cache_commit(struct cache *c, int fd, const char *name, const char *key,
 void cache_discard(struct cache *c, const char *name)
 {
 	unlinkat(c->dirfd, name, 0);
+}
+
+int cache_file_open(struct cache *c, const char *rel, int flags, mode_t mode)
+{
+	int fd;
+
+	fd = openat(c->dirfd, rel, flags | O_CLOEXEC | O_NOFOLLOW, mode);
+	return fd < 0 ? -errno : fd;
+}
+
+void cache_file_remove(struct cache *c, const char *rel)
+{
+	unlinkat(c->dirfd, rel, 0);
 }

@@ -61,4 +61,14 @@ int cache_commit(struct cache *c, int fd, const char *name, const char *key,
 /* Removes temporary file NAME; the caller closes its descriptor. */
 void cache_discard(struct cache *c, const char *name);
 
+/*
+ * Opens REL, a path inside the cache ("ranges/<hex>.map"), with open(2)'s
+ * FLAGS and MODE, never following a symbolic link.  Returns the
+ * descriptor (the caller closes it) or a negative errno.
+ */
+int cache_file_open(struct cache *c, const char *rel, int flags, mode_t mode);
+
+/* Removes REL, a path inside the cache; a missing file is no error. */
+void cache_file_remove(struct cache *c, const char *rel);
+
 #endif

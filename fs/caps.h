@@ -38,10 +38,13 @@
 #define DEF_CREDS_MAX_AGE    3600L /* refetch after this without expiry */
 
 /* Defaults that options may change, within the caps above */
-#define DEF_CONNECT_TIMEOUT 10L   /* seconds */
-#define DEF_LOW_SPEED_TIME  30L   /* seconds below DEF_LOW_SPEED_LIMIT */
-#define DEF_LOW_SPEED_LIMIT 1024L /* bytes per second */
-#define DEF_BACKOFF_MS      200L  /* first retry delay, doubled, jittered */
+#define DEF_CONNECT_TIMEOUT 10L          /* seconds */
+#define DEF_LOW_SPEED_TIME  30L          /* seconds below DEF_LOW_SPEED_LIMIT */
+#define DEF_LOW_SPEED_LIMIT 1024L        /* bytes per second */
+#define DEF_RANGE_THRESHOLD (64LL << 20) /* unverified and this big: ranges */
+#define CAP_RANGE_WINDOW    (32L << 20)  /* read-ahead of one open file */
+#define CAP_RANGE_REQUEST   (4L << 20)   /* bytes asked in one ranged GET */
+#define DEF_BACKOFF_MS      200L /* first retry delay, doubled, jittered */
 
 /* Logging */
 #define CAP_LOG_LINE  1024 /* one formatted log line */

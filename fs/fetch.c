@@ -49,11 +49,13 @@ struct fetch_xfer {
 	struct fetch_xfer *next_active; /* engine thread only */
 
 	/* Written by the engine thread; read under the engine lock. */
-	int fd;           /* -1 for HEAD */
-	off_t base;       /* file offset of the first body byte */
-	uint64_t written; /* body bytes in the file */
-	uint64_t want;    /* wake the waiter once written reaches this */
-	int write_errno;  /* a failed write of the body */
+	int fd;            /* -1 for HEAD */
+	off_t base;        /* file offset of the first body byte */
+	uint64_t written;  /* body bytes in the file */
+	uint64_t want;     /* wake the waiter once written reaches this */
+	int write_errno;   /* a failed write of the body */
+	bool want_partial; /* a range was asked: only a 206 will do */
+	bool not_partial;  /* ... and the origin sent the whole object */
 	bool done;
 	CURLcode code;
 	char etag[CAP_HEADER_VALUE];
@@ -118,6 +120,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	size_t len = size * nmemb;
 	int rc;
 
+	if (x->want_partial && response_code(x->easy) == 200) {
+		/* The origin ignores ranges: this body is not the range. */
+		x->not_partial = true;
+		return 0;
+	}
 	if (!is_success(response_code(x->easy))) {
 		/* Past the cap the rest of an error body is not needed. */
 		keep_error_body(x, data, len);
@@ -468,6 +475,16 @@ static int xfer_outcome(struct fetch_xfer *x, struct fetch_meta *meta,
 
 	memset(err, 0, sizeof(*err));
 	err->status = status;
+	if (x->not_partial) {
+		snprintf(err->cause, sizeof(err->cause),
+		         "the origin does not serve byte ranges");
+		return -EOPNOTSUPP;
+	}
+	if (x->want_partial && status == 412) {
+		snprintf(err->cause, sizeof(err->cause),
+		         "the object changed at the origin (HTTP 412)");
+		return -ESTALE;
+	}
 	if (x->code == CURLE_WRITE_ERROR && x->write_errno) {
 		snprintf(err->cause, sizeof(err->cause),
 		         "writing the cache: %s", strerror(x->write_errno));
@@ -543,6 +560,33 @@ int fetch_get_start(struct fetch_engine *e, struct source *src,
 	rc = xfer_new(e, src, FETCH_GET, range, fd, &x, err);
 	if (rc < 0)
 		return rc;
+	submit(e, x);
+	*out = x;
+	return 0;
+}
+
+int fetch_get_range_start(struct fetch_engine *e, struct source *src,
+                          const char *range, const char *condition, int fd,
+                          struct fetch_xfer **out, struct fetch_error *err)
+{
+	struct curl_slist *more;
+	struct fetch_xfer *x;
+	int rc;
+
+	memset(err, 0, sizeof(*err));
+	rc = xfer_new(e, src, FETCH_GET, range, fd, &x, err);
+	if (rc < 0)
+		return rc;
+	x->want_partial = true;
+	if (condition) {
+		more = curl_slist_append(x->hdrs, condition);
+		if (!more) {
+			xfer_free(x);
+			return -ENOMEM;
+		}
+		x->hdrs = more;
+		curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs);
+	}
 	submit(e, x);
 	*out = x;
 	return 0;

@@ -71,6 +71,18 @@ int fetch_get_start(struct fetch_engine *e, struct source *src,
                     struct fetch_error *err);
 
 /*
+ * As fetch_get_start for RANGE ("a-b", required), pinned to one version
+ * of the object by CONDITION, a request header line ("If-Match: \"tag\""
+ * or "If-Unmodified-Since: ...") or NULL.  fetch_xfer_finish then
+ * returns -ESTALE when the object changed (HTTP 412), and -EOPNOTSUPP
+ * when the origin answered with the whole object instead of the range
+ * (nothing of that body is written).
+ */
+int fetch_get_range_start(struct fetch_engine *e, struct source *src,
+                          const char *range, const char *condition, int fd,
+                          struct fetch_xfer **out, struct fetch_error *err);
+
+/*
  * Blocks until more than HAVE bytes of the body are in the file, or the
  * transfer has ended.  Writes the count of bytes in the file so far to
  * *written and whether the transfer has ended to *done.  Lets a caller
@@ -82,7 +94,8 @@ void fetch_xfer_wait(struct fetch_xfer *x, uint64_t have, uint64_t *written,
 /*
  * Waits for the end of the transfer and frees X.  Returns 0 and fills
  * *meta when the whole body arrived with a 2xx status; otherwise -EIO
- * (-ENOSPC when the cache is full) and fills *err, and sets *again when
+ * (-ENOSPC when the cache is full; for ranges -ESTALE, -EOPNOTSUPP as
+ * above) and fills *err, and sets *again when
  * the source changed itself so that one more immediate attempt may
  * succeed.
  */

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -172,7 +173,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fsops_ctx *ctx = ctx_of(req);
 	const struct tree_node *node;
-	int fd, rc;
+	struct store_handle *h;
+	int rc;
 
 	node = tree_get(ctx->tree, ino);
 	if (!node) {
@@ -188,25 +190,38 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 
-	rc = store_open(ctx->store, node->artifact, &fd);
+	rc = store_handle_open(ctx->store, node->artifact, &h);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fi->fh = (uint64_t)fd;
-	/* Verified bytes never change: the kernel may keep its pages. */
+	fi->fh = (uint64_t)(uintptr_t)h;
+	/* Verified bytes, or ranges pinned to one version, never change:
+	 * the kernel may keep its pages. */
 	fi->keep_cache = 1;
 	if (fuse_reply_open(req, fi) != 0)
-		close(fd); /* the opener was interrupted */
+		store_handle_close(h); /* the opener was interrupted */
+}
+
+static struct store_handle *handle_of(struct fuse_file_info *fi)
+{
+	return (struct store_handle *)(uintptr_t)fi->fh;
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+	int fd, rc;
 
+	rc = store_handle_read(ctx_of(req)->store, handle_of(fi), (uint64_t)off,
+	                       size, &fd);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	buf.buf[0].fd = (int)fi->fh;
+	buf.buf[0].fd = fd;
 	buf.buf[0].pos = off;
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
@@ -214,7 +229,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_release(fuse_req_t req, fuse_ino_t ino,
                        struct fuse_file_info *fi)
 {
-	close((int)fi->fh);
+	store_handle_close(handle_of(fi));
 	fuse_reply_err(req, 0);
 }
 
@@ -281,7 +296,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	log_debug("fuse: kernel offers 0x%x, we take 0x%x", conn->capable,
-		  conn->want);
+	          conn->want);
 }
 
 static const struct fuse_lowlevel_ops table = {

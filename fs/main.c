@@ -45,6 +45,7 @@ struct mount_opts {
 	int uid_set, gid_set;
 	unsigned int connect_timeout, low_speed_time;
 	int debug;
+	char *range_threshold; /* SIZE, with an optional K, M or G */
 };
 
 #define OWN_OPT(t, field)                                \
@@ -60,6 +61,7 @@ static const struct fuse_opt own_opts[] = {
         {"connect_timeout=%u", offsetof(struct mount_opts, connect_timeout), 0},
         {"low_speed_time=%u", offsetof(struct mount_opts, low_speed_time), 0},
         OWN_OPT("debug", debug),
+        {"range_threshold=%s", offsetof(struct mount_opts, range_threshold), 0},
         FUSE_OPT_END,
 };
 
@@ -78,7 +80,8 @@ static void usage(FILE *f)
 	      "  buckets); credentials, region and endpoint from the AWS\n"
 	      "  variables and files (see docs/s3.md)\n"
 	      "mount options (-o): uid=N, gid=N, connect_timeout=SECS,\n"
-	      "  low_speed_time=SECS, debug, and the usual FUSE options\n",
+	      "  low_speed_time=SECS, range_threshold=SIZE (default 64M; 0\n"
+	      "  turns range mode off), debug, and the usual FUSE options\n",
 	      f);
 }
 
@@ -185,6 +188,43 @@ static int parse_mount_args(int argc, char **argv, struct mount_opts *o)
 	}
 	if (fuse_opt_parse(&o->fuse_args, o, own_opts, NULL) < 0)
 		return -EINVAL;
+	return 0;
+}
+
+/* Reads SIZE ("64M", "1G", "1048576") into *out.  Returns 0 or -EINVAL. */
+static int parse_size(const char *text, int64_t *out)
+{
+	unsigned long long v;
+	char *end;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || end == text)
+		return -EINVAL;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	case '\0':
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end && end[1] && strcmp(end + 1, "iB") && strcmp(end + 1, "B"))
+		return -EINVAL;
+	if (v > (1ULL << 50) >> shift)
+		return -EINVAL;
+	*out = (int64_t)(v << shift);
 	return 0;
 }
 
@@ -405,6 +445,7 @@ static int cmd_mount(int argc, char **argv)
 	struct fsops_ctx ctx;
 	struct fuse_loop_config *loop = NULL;
 	struct stat sb;
+	int64_t threshold;
 	int rc, status = 1;
 
 	if (fuse_opt_add_arg(&o.fuse_args, "artifactfs") < 0)
@@ -435,6 +476,17 @@ static int cmd_mount(int argc, char **argv)
 	}
 	if (add_mount_options(&o) < 0)
 		goto out;
+
+	if (o.range_threshold) {
+		if (parse_size(o.range_threshold, &threshold) < 0) {
+			fprintf(stderr,
+			        "artifactfs: range_threshold '%.100s': "
+			        "not a size\n",
+			        o.range_threshold);
+			goto out;
+		}
+		store_set_range_threshold(st.store, threshold);
+	}
 
 	ctx.tree = st.tree;
 	ctx.manifest = st.m;
@@ -480,6 +532,7 @@ out:
 	fuse_loop_cfg_destroy(loop);
 	mount_state_clear(&st);
 	fuse_opt_free_args(&o.fuse_args);
+	free(o.range_threshold);
 	return status;
 }
 

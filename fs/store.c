@@ -15,6 +15,7 @@
 #include "caps.h"
 #include "digest.h"
 #include "log.h"
+#include "ranged.h"
 #include "store.h"
 #include "banned.h"
 
@@ -45,6 +46,12 @@ struct entry {
 	int last_rc;               /* result of the last one */
 	struct timespec failed_at; /* when the last one ended */
 	uint64_t progress;
+
+	/* Range mode (unverified, large): see store_handle_open. */
+	char *condition;       /* pins ranges to the HEAD's version */
+	struct ranged *ranged; /* the partial entry, once opened */
+	bool no_ranges;        /* the origin ignored a Range */
+	bool stale;            /* the object changed under a mount */
 };
 
 struct store {
@@ -63,6 +70,15 @@ struct store {
 	bool stopping;
 	pthread_t workers[META_WORKERS];
 	int nworkers;
+	int64_t range_threshold; /* 0: never serve by ranges */
+};
+
+struct store_handle {
+	size_t idx;
+	int fd; /* whole file: its cache entry; -1 in range mode */
+	struct ranged *ranged; /* range mode: the entry's, not owned */
+	uint64_t next_off;     /* where a sequential read would go on */
+	uint64_t window;       /* read-ahead, bytes */
 };
 
 static const char *artifact_name(const struct store *s, size_t idx)
@@ -87,6 +103,7 @@ int store_new(const struct manifest *m, struct cache *c, struct fetch_engine *e,
 	s->cache = c;
 	s->engine = e;
 	s->started_at = time(NULL);
+	s->range_threshold = DEF_RANGE_THRESHOLD;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_init(&cattr);
 	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
@@ -125,14 +142,43 @@ static bool attr_from_cache(struct store *s, struct entry *en)
 {
 	struct stat st;
 
-	if (cache_entry_stat(s->cache, en->key, &st) < 0)
-		return false;
+	int64_t size;
+	time_t mtime;
+
+	if (cache_entry_stat(s->cache, en->key, &st) < 0) {
+		if (ranged_stat(s->cache, en->key, &size, &mtime) < 0)
+			return false;
+		/* A partial entry knows the object it is pinned to. */
+		en->attr.size = size;
+		en->attr.mtime = mtime;
+		en->attr.stable = true;
+		en->meta = META_KNOWN;
+		return true;
+	}
 	en->attr.size = st.st_size;
 	en->attr.mtime = st.st_mtime;
 	en->attr.stable = true;
 	en->meta = META_KNOWN;
 	en->data = DATA_READY;
 	return true;
+}
+
+/* The request header that pins a range to the version META describes:
+ * its ETag, else its Last-Modified time; NULL when it has neither. */
+static char *pin_condition(const struct fetch_meta *meta)
+{
+	char buf[CAP_HEADER_VALUE + 32], date[64];
+	struct tm tm;
+
+	if (meta->etag[0]) {
+		snprintf(buf, sizeof(buf), "If-Match: %s", meta->etag);
+	} else if (meta->mtime > 0 && gmtime_r(&meta->mtime, &tm)) {
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		snprintf(buf, sizeof(buf), "If-Unmodified-Since: %s", date);
+	} else {
+		return NULL;
+	}
+	return strdup(buf);
 }
 
 /* One HEAD for IDX, whose state the caller set to META_PENDING. */
@@ -155,6 +201,8 @@ static void fetch_meta(struct store *s, size_t idx)
 			if (meta.mtime > 0)
 				en->attr.mtime = meta.mtime;
 			en->meta_failed_at = 0;
+			free(en->condition);
+			en->condition = pin_condition(&meta);
 		} else {
 			en->meta_failed_at = time(NULL);
 		}
@@ -304,8 +352,11 @@ void store_free(struct store *s)
 	for (w = 0; w < s->nworkers; w++)
 		pthread_join(s->workers[w], NULL);
 
-	for (i = 0; s->entries && i < s->m->count; i++)
+	for (i = 0; s->entries && i < s->m->count; i++) {
 		source_free(s->entries[i].src);
+		ranged_free(s->entries[i].ranged);
+		free(s->entries[i].condition);
+	}
 	free(s->entries);
 	free(s->queue);
 	pthread_cond_destroy(&s->meta_cond);
@@ -564,4 +615,308 @@ int store_progress(struct store *s, size_t idx, uint64_t *done, int64_t *total)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+void store_set_range_threshold(struct store *s, int64_t bytes)
+{
+	s->range_threshold = bytes;
+}
+
+/* Whether IDX is to be served by ranges, opening its partial entry if
+ * so.  Store lock held. */
+static bool use_ranges(struct store *s, size_t idx)
+{
+	const struct artifact *a = &s->m->items[idx];
+	struct entry *en = &s->entries[idx];
+	char pinned[RANGED_VALIDATOR];
+	struct stat st;
+
+	if (en->ranged)
+		return true;
+	if (a->ck_type != CK_NONE || s->range_threshold <= 0 || en->no_ranges ||
+	    en->attr.size < s->range_threshold || en->meta != META_KNOWN ||
+	    en->meta_failed_at)
+		return false;
+	if (cache_entry_stat(s->cache, en->key, &st) == 0)
+		return false; /* the whole file is here already */
+
+	/* A partial entry from an earlier mount keeps its own pin. */
+	if (!en->condition &&
+	    ranged_validator_of(s->cache, en->key, pinned, sizeof(pinned)) == 0)
+		en->condition = strdup(pinned);
+	if (ranged_open(s->cache, en->key, en->attr.size, en->attr.mtime,
+	                en->condition ? en->condition : "", &en->ranged) < 0)
+		return false;
+	return true;
+}
+
+int store_handle_open(struct store *s, size_t idx, struct store_handle **out)
+{
+	struct entry *en = &s->entries[idx];
+	struct store_handle *h;
+	struct store_attr attr;
+	bool ranges;
+	int rc;
+
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->idx = idx;
+	h->fd = -1;
+	h->window = RANGED_BLOCK;
+
+	store_attr(s, idx, &attr);
+	pthread_mutex_lock(&s->lock);
+	ranges = !en->stale && use_ranges(s, idx);
+	h->ranged = ranges ? en->ranged : NULL;
+	rc = en->stale ? -ESTALE : 0;
+	pthread_mutex_unlock(&s->lock);
+
+	if (rc == 0 && !ranges)
+		rc = store_open(s, idx, &h->fd);
+	if (rc < 0) {
+		free(h);
+		return rc;
+	}
+	*out = h;
+	return 0;
+}
+
+void store_handle_close(struct store_handle *h)
+{
+	if (!h)
+		return;
+	if (h->fd >= 0)
+		close(h->fd);
+	free(h);
+}
+
+/* One ranged GET of blocks FIRST..LAST, with bounded retries. */
+struct range_req {
+	size_t first, last;
+	struct fetch_xfer *x;
+	bool running;
+	int rc; /* -EAGAIN: to be (re)started */
+	struct fetch_error err;
+};
+
+static int start_range(struct store *s, size_t idx, struct range_req *rq)
+{
+	struct entry *en = &s->entries[idx];
+	struct ranged *r = en->ranged;
+	uint64_t from = (uint64_t)rq->first * RANGED_BLOCK;
+	uint64_t to = (uint64_t)(rq->last + 1) * RANGED_BLOCK;
+	char range[64];
+
+	if (to > (uint64_t)ranged_size(r))
+		to = (uint64_t)ranged_size(r);
+	snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)from,
+	         (unsigned long long)to - 1);
+	return fetch_get_range_start(
+	        s->engine, en->src, range,
+	        ranged_validator(r)[0] ? ranged_validator(r) : NULL,
+	        ranged_fd(r), &rq->x, &rq->err);
+}
+
+static int finish_range(struct range_req *rq)
+{
+	struct fetch_meta meta;
+	bool again;
+
+	return fetch_xfer_finish(rq->x, &meta, &rq->err, &again);
+}
+
+/* Fetches the claimed runs in REQS, in parallel, retrying transient
+ * failures; records each run in the partial entry.  Returns 0 or the
+ * first failure, logged once. */
+static int fetch_runs(struct store *s, size_t idx, struct range_req *reqs,
+                      size_t n)
+{
+	const struct artifact *a = &s->m->items[idx];
+	struct entry *en = &s->entries[idx];
+	int attempt, rc = 0;
+	size_t i, left;
+
+	for (i = 0; i < n; i++)
+		reqs[i].rc = -EAGAIN;
+	for (attempt = 0; attempt <= CAP_RETRIES; attempt++) {
+		if (attempt > 0)
+			fetch_backoff(attempt);
+		for (i = 0; i < n; i++) {
+			if (reqs[i].rc != -EAGAIN)
+				continue;
+			reqs[i].rc = start_range(s, idx, &reqs[i]);
+			reqs[i].running = reqs[i].rc == 0;
+		}
+		left = 0;
+		for (i = 0; i < n; i++) {
+			if (!reqs[i].running)
+				continue;
+			reqs[i].running = false;
+			reqs[i].rc = finish_range(&reqs[i]);
+			if (reqs[i].rc == -EIO && reqs[i].err.transient) {
+				reqs[i].rc = -EAGAIN;
+				left++;
+			}
+		}
+		if (!left)
+			break;
+	}
+
+	for (i = 0; i < n; i++) {
+		if (reqs[i].rc == -EAGAIN)
+			reqs[i].rc = -EIO;
+		reqs[i].rc = ranged_complete(en->ranged, reqs[i].first,
+		                             reqs[i].last, reqs[i].rc);
+		if (reqs[i].rc < 0 && rc == 0) {
+			rc = reqs[i].rc;
+			/* These two are told once by their callers. */
+			if (rc != -EOPNOTSUPP && rc != -ESTALE)
+				log_error("artifact '%.200s': GET %.300s "
+				          "(bytes from %llu): %s",
+				          a->name, en->src->log_url,
+				          (unsigned long long)reqs[i].first *
+				                  RANGED_BLOCK,
+				          reqs[i].err.cause);
+		}
+	}
+	return rc;
+}
+
+/* Claims the absent blocks of FIRST..LAST and gathers them into runs of
+ * at most CAP_RANGE_REQUEST bytes.  Returns the number of runs. */
+static size_t claim_runs(struct ranged *r, size_t first, size_t last,
+                         struct range_req *reqs, size_t max)
+{
+	size_t per = CAP_RANGE_REQUEST / RANGED_BLOCK, n = 0, b;
+
+	for (b = first; b <= last; b++) {
+		if (n == max)
+			break;
+		if (ranged_claim(r, b) != RANGED_MINE)
+			continue;
+		if (n > 0 && reqs[n - 1].last + 1 == b &&
+		    reqs[n - 1].last - reqs[n - 1].first + 1 < per) {
+			reqs[n - 1].last = b;
+			continue;
+		}
+		reqs[n].first = reqs[n].last = b;
+		n++;
+	}
+	return n;
+}
+
+static bool is_stale(struct store *s, size_t idx)
+{
+	bool stale;
+
+	pthread_mutex_lock(&s->lock);
+	stale = s->entries[idx].stale;
+	pthread_mutex_unlock(&s->lock);
+	return stale;
+}
+
+static void mark_stale(struct store *s, size_t idx)
+{
+	const struct artifact *a = &s->m->items[idx];
+	struct entry *en = &s->entries[idx];
+	bool told;
+
+	pthread_mutex_lock(&s->lock);
+	told = en->stale;
+	en->stale = true;
+	pthread_mutex_unlock(&s->lock);
+	if (told)
+		return;
+	/* The next mount starts from the new version. */
+	ranged_remove(s->cache, en->key);
+	log_error("artifact '%.200s': GET %.300s: the object changed at the "
+	          "origin; reads fail with ESTALE until remounted",
+	          a->name, en->src->log_url);
+}
+
+/* The origin ignores ranges: this artifact is downloaded whole from now
+ * on, and this handle reads the whole file. */
+static int fall_back_whole(struct store *s, struct store_handle *h, int *fd)
+{
+	struct entry *en = &s->entries[h->idx];
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	if (!en->no_ranges)
+		log_info("artifact '%.200s': %.300s ignores byte ranges, "
+		         "downloading it whole",
+		         s->m->items[h->idx].name, en->src->log_url);
+	en->no_ranges = true;
+	pthread_mutex_unlock(&s->lock);
+
+	rc = store_open(s, h->idx, &h->fd);
+	if (rc < 0)
+		return rc;
+	h->ranged = NULL;
+	*fd = h->fd;
+	return 0;
+}
+
+int store_handle_read(struct store *s, struct store_handle *h, uint64_t off,
+                      size_t size, int *fd)
+{
+	struct range_req reqs[CAP_RANGE_WINDOW / RANGED_BLOCK + 2];
+	struct ranged *r = h->ranged;
+	enum ranged_claim claim;
+	uint64_t end, fsize;
+	size_t first, last, ahead, n, b;
+	int rc;
+
+	if (!r) {
+		*fd = h->fd;
+		return 0;
+	}
+	if (is_stale(s, h->idx))
+		return -ESTALE;
+	fsize = (uint64_t)ranged_size(r);
+	if (off >= fsize || size == 0) {
+		*fd = ranged_fd(r);
+		return 0;
+	}
+	end = off + size > fsize ? fsize : off + size;
+	first = (size_t)(off / RANGED_BLOCK);
+	last = (size_t)((end - 1) / RANGED_BLOCK);
+
+	/* Small first, then a window that doubles while reads follow on,
+	 * and falls back to one block on a jump. */
+	if (off == h->next_off && h->next_off)
+		h->window = h->window * 2 > CAP_RANGE_WINDOW ? CAP_RANGE_WINDOW
+		                                             : h->window * 2;
+	else if (off != h->next_off)
+		h->window = RANGED_BLOCK;
+	h->next_off = end;
+	ahead = last + h->window / RANGED_BLOCK;
+	if (ahead >= ranged_block_count(r))
+		ahead = ranged_block_count(r) - 1;
+
+	n = claim_runs(r, first, ahead, reqs, sizeof(reqs) / sizeof(reqs[0]));
+	rc = n ? fetch_runs(s, h->idx, reqs, n) : 0;
+	if (rc == -ESTALE) {
+		mark_stale(s, h->idx);
+		return rc;
+	}
+	if (rc == -EOPNOTSUPP)
+		return fall_back_whole(s, h, fd);
+
+	/* Blocks of this read that others were fetching. */
+	for (b = first; b <= last; b++) {
+		for (;;) {
+			ranged_wait(r, b);
+			claim = ranged_claim(r, b);
+			if (claim != RANGED_BUSY)
+				break;
+		}
+		if (claim == RANGED_READY)
+			continue;
+		ranged_complete(r, b, b, -EIO); /* give the claim back */
+		return rc < 0 ? rc : -EIO;
+	}
+	*fd = ranged_fd(r);
+	return 0;
 }

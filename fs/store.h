@@ -68,4 +68,33 @@ int store_open(struct store *s, size_t idx, int *fd);
  */
 int store_progress(struct store *s, size_t idx, uint64_t *done, int64_t *total);
 
+/* Artifacts without a checksum of at least BYTES (0: none) are served by
+ * ranges, a block at a time, from a partial cache entry.  Call before
+ * the first open. */
+void store_set_range_threshold(struct store *s, int64_t bytes);
+
+/* One open file of the mount: the whole verified file, or a partial
+ * entry served by ranges. */
+struct store_handle;
+
+/*
+ * Opens artifact IDX for reading: a whole download as store_open does,
+ * or, for a large artifact without a checksum whose origin serves
+ * ranges, nothing yet.  Returns 0 and the handle in *out (free with
+ * store_handle_close), or a negative errno as store_open.
+ */
+int store_handle_open(struct store *s, size_t idx, struct store_handle **out);
+
+/*
+ * Makes bytes OFF..OFF+SIZE of H readable, fetching the blocks they touch
+ * and a read-ahead window that doubles while reads follow on, and gives
+ * the descriptor to read them from (owned by H) in *fd.  Returns 0, or
+ * -EIO (logged once), -ESTALE when the object changed at the origin since
+ * its first block was fetched.  Thread-safe.
+ */
+int store_handle_read(struct store *s, struct store_handle *h, uint64_t off,
+                      size_t size, int *fd);
+
+void store_handle_close(struct store_handle *h);
+
 #endif
