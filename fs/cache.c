@@ -4,6 +4,7 @@
  * file (a crashed writer) from one another mount is still writing.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,6 +23,17 @@
 struct cache {
 	char *dir;
 	int dirfd;
+
+	pthread_mutex_t lock; /* guards the two below, and eviction */
+	uint64_t quota;       /* 0: none */
+	uint64_t used;        /* bytes on disk, as counted */
+};
+
+/* One candidate for eviction. */
+struct victim {
+	char rel[CACHE_KEY_MAX + 16];
+	struct timespec used_at;
+	uint64_t bytes;
 };
 
 static const char *const subdirs[] = {"sha256", "url", "tmp", "ranges"};
@@ -109,6 +121,7 @@ int cache_open(const char *dir, struct cache **out)
 	if (!c)
 		return -ENOMEM;
 	c->dirfd = -1;
+	pthread_mutex_init(&c->lock, NULL);
 	c->dir = strdup(dir);
 	if (!c->dir) {
 		rc = -ENOMEM;
@@ -147,6 +160,7 @@ void cache_free(struct cache *c)
 		return;
 	if (c->dirfd >= 0)
 		close(c->dirfd);
+	pthread_mutex_destroy(&c->lock);
 	free(c->dir);
 	free(c);
 }
@@ -237,9 +251,11 @@ int cache_commit(struct cache *c, int fd, const char *name, const char *key,
 	int sub, rc = 0;
 
 	if (mtime > 0) {
-		times[0].tv_sec = mtime;
-		times[0].tv_nsec = 0;
-		times[1] = times[0];
+		/* The access time orders eviction: this entry is the newest. */
+		times[0].tv_sec = 0;
+		times[0].tv_nsec = UTIME_NOW;
+		times[1].tv_sec = mtime;
+		times[1].tv_nsec = 0;
 		futimens(fd, times);
 	}
 	if (fsync(fd) < 0 || renameat(c->dirfd, name, c->dirfd, key) < 0) {
@@ -274,4 +290,157 @@ int cache_file_open(struct cache *c, const char *rel, int flags, mode_t mode)
 void cache_file_remove(struct cache *c, const char *rel)
 {
 	unlinkat(c->dirfd, rel, 0);
+}
+
+/* Lists the entries of SUB (whole files, or the .data files of partial
+ * entries) into *list.  Returns the new count, or N unchanged. */
+static size_t list_entries(struct cache *c, const char *sub,
+                           struct victim **list, size_t n, size_t *cap)
+{
+	struct victim *grown;
+	struct dirent *de;
+	struct stat st;
+	size_t len;
+	DIR *d;
+	int fd;
+
+	fd = openat(c->dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return n;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return n;
+	}
+	for (;;) {
+		de = readdir(d);
+		if (!de)
+			break;
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len > 70)
+			continue;
+		if (!strcmp(sub, "ranges") &&
+		    (len < 5 || strcmp(de->d_name + len - 5, ".data")))
+			continue;
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (n == *cap) {
+			grown = realloc(*list, (*cap ? *cap * 2 : 64) *
+			                               sizeof(**list));
+			if (!grown)
+				break;
+			*list = grown;
+			*cap = *cap ? *cap * 2 : 64;
+		}
+		snprintf((*list)[n].rel, sizeof((*list)[n].rel), "%s/%s", sub,
+		         de->d_name);
+		(*list)[n].used_at = st.st_atim;
+		(*list)[n].bytes = (uint64_t)st.st_blocks * 512;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static int by_use(const void *a, const void *b)
+{
+	const struct victim *x = a, *y = b;
+
+	if (x->used_at.tv_sec != y->used_at.tv_sec)
+		return x->used_at.tv_sec < y->used_at.tv_sec ? -1 : 1;
+	if (x->used_at.tv_nsec != y->used_at.tv_nsec)
+		return x->used_at.tv_nsec < y->used_at.tv_nsec ? -1 : 1;
+	return 0;
+}
+
+static struct victim *list_all(struct cache *c, size_t *count)
+{
+	struct victim *list = NULL;
+	size_t n = 0, cap = 0;
+
+	n = list_entries(c, "sha256", &list, n, &cap);
+	n = list_entries(c, "url", &list, n, &cap);
+	n = list_entries(c, "ranges", &list, n, &cap);
+	*count = n;
+	return list;
+}
+
+static void remove_victim(struct cache *c, const struct victim *v)
+{
+	char map[sizeof(v->rel)];
+	size_t len = strlen(v->rel);
+
+	unlinkat(c->dirfd, v->rel, 0);
+	if (len > 5 && !strcmp(v->rel + len - 5, ".data")) {
+		snprintf(map, sizeof(map), "%.*s.map", (int)(len - 5), v->rel);
+		unlinkat(c->dirfd, map, 0);
+	}
+	log_info("cache: evicted '%.100s' (%llu bytes)", v->rel,
+	         (unsigned long long)v->bytes);
+}
+
+/* Evicts until WANT bytes are freed.  Cache lock held. */
+static uint64_t evict_locked(struct cache *c, uint64_t want, const char *keep,
+                             cache_busy_fn busy, void *arg)
+{
+	struct victim *list;
+	uint64_t freed = 0;
+	size_t n, i;
+
+	list = list_all(c, &n);
+	if (!list)
+		return 0;
+	qsort(list, n, sizeof(*list), by_use);
+	for (i = 0; i < n && freed < want; i++) {
+		if ((keep && !strcmp(list[i].rel, keep)) ||
+		    (busy && busy(list[i].rel, arg)))
+			continue;
+		remove_victim(c, &list[i]);
+		freed += list[i].bytes;
+	}
+	free(list);
+	c->used = c->used > freed ? c->used - freed : 0;
+	return freed;
+}
+
+void cache_set_quota(struct cache *c, uint64_t bytes)
+{
+	struct victim *list;
+	size_t n, i;
+
+	c->quota = bytes;
+	c->used = 0;
+	list = list_all(c, &n);
+	for (i = 0; list && i < n; i++)
+		c->used += list[i].bytes;
+	free(list);
+}
+
+void cache_note_added(struct cache *c, uint64_t bytes, const char *keep,
+                      cache_busy_fn busy, void *arg)
+{
+	pthread_mutex_lock(&c->lock);
+	c->used += bytes;
+	if (c->quota && c->used > c->quota)
+		evict_locked(c, c->used - c->quota, keep, busy, arg);
+	pthread_mutex_unlock(&c->lock);
+}
+
+uint64_t cache_evict(struct cache *c, uint64_t want, cache_busy_fn busy,
+                     void *arg)
+{
+	uint64_t freed;
+
+	pthread_mutex_lock(&c->lock);
+	freed = evict_locked(c, want, NULL, busy, arg);
+	pthread_mutex_unlock(&c->lock);
+	return freed;
+}
+
+void cache_touch(struct cache *c, const char *key)
+{
+	struct timespec times[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
+
+	utimensat(c->dirfd, key, times, AT_SYMLINK_NOFOLLOW);
 }

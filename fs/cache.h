@@ -8,7 +8,9 @@
 #ifndef ARTIFACTFS_CACHE_H
 #define ARTIFACTFS_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -60,6 +62,36 @@ int cache_commit(struct cache *c, int fd, const char *name, const char *key,
 
 /* Removes temporary file NAME; the caller closes its descriptor. */
 void cache_discard(struct cache *c, const char *name);
+
+/*
+ * Caps the bytes the cache holds at BYTES (0: no cap) and counts what it
+ * holds now.  Call before any thread uses C.
+ */
+void cache_set_quota(struct cache *c, uint64_t bytes);
+
+/* Says whether the entry at REL ("url/<hex>", "ranges/<hex>.data") is in
+ * use and may not be evicted. */
+typedef bool (*cache_busy_fn)(const char *rel, void *arg);
+
+/*
+ * Counts BYTES more in the cache (a committed entry, a fetched block) and,
+ * when that goes over the quota, evicts the entries used least recently
+ * that BUSY does not claim, never KEEP (the entry just added, or NULL),
+ * until under it.  Thread-safe.
+ */
+void cache_note_added(struct cache *c, uint64_t bytes, const char *keep,
+                      cache_busy_fn busy, void *arg);
+
+/*
+ * Evicts entries used least recently, that BUSY does not claim, until
+ * WANT bytes are freed or none is left: used when the disk is full.
+ * Returns the bytes freed.  Thread-safe.
+ */
+uint64_t cache_evict(struct cache *c, uint64_t want, cache_busy_fn busy,
+                     void *arg);
+
+/* Marks entry KEY as just used, for the eviction order. */
+void cache_touch(struct cache *c, const char *key);
 
 /*
  * Opens REL, a path inside the cache ("ranges/<hex>.map"), with open(2)'s

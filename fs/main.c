@@ -46,6 +46,7 @@ struct mount_opts {
 	unsigned int connect_timeout, low_speed_time;
 	int debug;
 	char *range_threshold; /* SIZE, with an optional K, M or G */
+	char *cache_size;      /* SIZE: the cache's quota */
 };
 
 #define OWN_OPT(t, field)                                \
@@ -62,6 +63,7 @@ static const struct fuse_opt own_opts[] = {
         {"low_speed_time=%u", offsetof(struct mount_opts, low_speed_time), 0},
         OWN_OPT("debug", debug),
         {"range_threshold=%s", offsetof(struct mount_opts, range_threshold), 0},
+        {"cache_size=%s", offsetof(struct mount_opts, cache_size), 0},
         FUSE_OPT_END,
 };
 
@@ -81,7 +83,8 @@ static void usage(FILE *f)
 	      "  variables and files (see docs/s3.md)\n"
 	      "mount options (-o): uid=N, gid=N, connect_timeout=SECS,\n"
 	      "  low_speed_time=SECS, range_threshold=SIZE (default 64M; 0\n"
-	      "  turns range mode off), debug, and the usual FUSE options\n",
+	      "  turns range mode off), cache_size=SIZE (least recently used\n"
+	      "  entries evicted past it), debug, and the usual FUSE options\n",
 	      f);
 }
 
@@ -364,6 +367,7 @@ static int prepare(struct mount_opts *o, const char *manifest,
 	struct fetch_config fcfg;
 	struct diag d = {0};
 	char dir[PATH_MAX], why[512];
+	int64_t quota;
 	const char *ca;
 	int rc;
 
@@ -386,6 +390,16 @@ static int prepare(struct mount_opts *o, const char *manifest,
 		fprintf(stderr, "artifactfs: cache directory '%.200s': %s\n",
 		        dir, strerror(-rc));
 		return rc;
+	}
+	if (o->cache_size) {
+		if (parse_size(o->cache_size, &quota) < 0) {
+			fprintf(stderr,
+			        "artifactfs: cache_size '%.100s': not a "
+			        "size\n",
+			        o->cache_size);
+			return -EINVAL;
+		}
+		cache_set_quota(st->cache, (uint64_t)quota);
 	}
 	st->cache_dir = absolute(dir, "cache directory");
 	if (!st->cache_dir)
@@ -533,6 +547,7 @@ out:
 	mount_state_clear(&st);
 	fuse_opt_free_args(&o.fuse_args);
 	free(o.range_threshold);
+	free(o.cache_size);
 	return status;
 }
 
@@ -571,6 +586,8 @@ static int cmd_fetch(int argc, char **argv)
 out:
 	mount_state_clear(&st);
 	fuse_opt_free_args(&o.fuse_args);
+	free(o.range_threshold);
+	free(o.cache_size);
 	free(dir);
 	return status;
 }

@@ -440,6 +440,38 @@ static const char *ck_prefix(enum checksum_type t)
 	return t == CK_MD5 ? "md5" : "sha256";
 }
 
+/* Whether the cache entry at REL is one this store serves by ranges
+ * right now, and so may not be evicted. */
+static bool entry_busy(const char *rel, void *arg)
+{
+	struct store *s = arg;
+	const char *hex;
+	bool busy = false;
+	size_t i;
+
+	if (strncmp(rel, "ranges/", 7) != 0)
+		return false;
+	hex = rel + 7;
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->m->count && !busy; i++) {
+		busy = s->entries[i].ranged &&
+		       !strncmp(s->entries[i].key + 4, hex, 64);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return busy;
+}
+
+/* Bytes to free for IDX when the disk is full. */
+static uint64_t room_for(struct store *s, size_t idx)
+{
+	int64_t size;
+
+	pthread_mutex_lock(&s->lock);
+	size = s->entries[idx].attr.size;
+	pthread_mutex_unlock(&s->lock);
+	return size > 0 ? (uint64_t)size : (uint64_t)CAP_RANGE_WINDOW;
+}
+
 /* One attempt: a temporary file, the GET, the checks, the rename. */
 static int download_once(struct store *s, size_t idx, struct digest *dg,
                          struct fetch_error *err, bool *again)
@@ -488,6 +520,7 @@ static int download_once(struct store *s, size_t idx, struct digest *dg,
 		         "cannot store in the cache: %s", strerror(-rc));
 		return rc;
 	}
+	cache_note_added(s->cache, (uint64_t)meta.size, en->key, entry_busy, s);
 	return 0;
 
 out_discard:
@@ -502,7 +535,7 @@ static int download(struct store *s, size_t idx)
 	const struct artifact *a = &s->m->items[idx];
 	struct fetch_error err;
 	struct digest *dg = NULL;
-	bool again = false, redirected = false;
+	bool again = false, redirected = false, evicted = false;
 	int attempt, rc;
 
 	memset(&err, 0, sizeof(err));
@@ -515,6 +548,13 @@ static int download(struct store *s, size_t idx)
 		if (attempt > 0 && !again)
 			fetch_backoff(attempt);
 		rc = download_once(s, idx, dg, &err, &again);
+		if (rc == -ENOSPC && !evicted) {
+			/* A full disk: make room once, then try again. */
+			evicted = true;
+			cache_evict(s->cache, room_for(s, idx), entry_busy, s);
+			attempt--;
+			continue;
+		}
 		if (rc == 0 || rc == -ENOSPC)
 			break;
 		if (again && !redirected) {
@@ -569,6 +609,7 @@ int store_open(struct store *s, size_t idx, int *fd)
 		}
 		rc = cache_entry_open(s->cache, en->key, fd, &st);
 		if (rc == 0) {
+			cache_touch(s->cache, en->key);
 			en->data = DATA_READY;
 			en->attr.size = st.st_size;
 			en->attr.mtime = st.st_mtime;
@@ -768,6 +809,12 @@ static int fetch_runs(struct store *s, size_t idx, struct range_req *reqs,
 			reqs[i].rc = -EIO;
 		reqs[i].rc = ranged_complete(en->ranged, reqs[i].first,
 		                             reqs[i].last, reqs[i].rc);
+		if (reqs[i].rc == 0)
+			cache_note_added(
+			        s->cache,
+			        (uint64_t)(reqs[i].last - reqs[i].first + 1) *
+			                RANGED_BLOCK,
+			        NULL, entry_busy, s);
 		if (reqs[i].rc < 0 && rc == 0) {
 			rc = reqs[i].rc;
 			/* These two are told once by their callers. */

@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +144,62 @@ static void test_sweep(void)
 	cache_free(c);
 }
 
+static void put(struct cache *c, const char *key, size_t len)
+{
+	char tmp[64], *buf = calloc(1, len);
+	int fd;
+
+	CHECK(buf && cache_tmp_new(c, &fd, tmp, sizeof(tmp)) == 0);
+	CHECK(write(fd, buf, len) == (ssize_t)len);
+	CHECK(cache_commit(c, fd, tmp, key, 1000000000) == 0);
+	close(fd);
+	free(buf);
+	cache_note_added(c, len, key, NULL, NULL);
+	usleep(20000); /* distinct access times */
+}
+
+static bool busy_b(const char *rel, void *arg)
+{
+	return !strcmp(rel, "url/b");
+}
+
+static void test_quota(void)
+{
+	char dir[256];
+	struct cache *c;
+	struct stat st;
+
+	path_in(dir, sizeof(dir), "");
+	CHECK(cache_open(dir, &c) == 0);
+	cache_set_quota(c, 0);
+	CHECK(cache_evict(c, UINT64_MAX, NULL, NULL) > 0); /* start empty */
+	cache_set_quota(c, 300 * 1024);
+
+	put(c, "url/a", 100 * 1024);
+	put(c, "url/b", 100 * 1024);
+	put(c, "url/c", 100 * 1024);
+	cache_touch(c, "url/a"); /* a is now the most recently used */
+	put(c, "url/d", 100 * 1024);
+	/* Over the quota: b is the oldest, c the next. */
+	CHECK(cache_entry_stat(c, "url/b", &st) == -ENOENT);
+	CHECK(cache_entry_stat(c, "url/a", &st) == 0);
+	CHECK(cache_entry_stat(c, "url/c", &st) == 0);
+	CHECK(cache_entry_stat(c, "url/d", &st) == 0);
+
+	/* The entry just added is never the one evicted, even alone over
+	 * the quota; a busy one is skipped. */
+	cache_set_quota(c, 10 * 1024);
+	put(c, "url/e", 100 * 1024);
+	CHECK(cache_entry_stat(c, "url/e", &st) == 0);
+	CHECK(cache_entry_stat(c, "url/a", &st) == -ENOENT);
+	put(c, "url/b", 100 * 1024);
+	cache_set_quota(c, 10 * 1024);
+	cache_note_added(c, 1, NULL, busy_b, NULL);
+	CHECK(cache_entry_stat(c, "url/b", &st) == 0);
+	CHECK(cache_entry_stat(c, "url/e", &st) == -ENOENT);
+	cache_free(c);
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -152,6 +210,7 @@ int main(void)
 	test_keys();
 	test_commit();
 	test_sweep();
+	test_quota();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	if (system(cmd) != 0)
 		return 1;
