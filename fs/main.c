@@ -568,7 +568,8 @@ static int cmd_fetch(int argc, char **argv)
 		        o.fuse_args.argv[o.fuse_args.argc - 1]);
 		goto out;
 	}
-	log_init(false, o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	/* Quiet but for failures: the progress display is on a terminal. */
+	log_init(false, o.debug ? LOG_LVL_DEBUG : LOG_LVL_WARN);
 
 	dir = absolute(argv[optind + 1], "directory");
 	if (!dir)
