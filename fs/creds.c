@@ -23,6 +23,7 @@
 #include <openssl/crypto.h>
 
 #include "creds.h"
+#include "slurp.h"
 #include "sigv4.h"
 #include "xml.h"
 #include "banned.h"
@@ -126,9 +127,6 @@ static void profile_clear(struct profile *p)
 static int read_capped(const char *path, size_t cap, char **out, size_t *len)
 {
 	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
-	ssize_t r;
 	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -142,37 +140,8 @@ static int read_capped(const char *path, size_t cap, char **out, size_t *len)
 		rc = -EINVAL;
 		goto out;
 	}
-	buf = malloc(cap + 2);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		r = read(fd, buf + got, cap + 1 - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-		if (got > cap) {
-			rc = -EFBIG;
-			goto out;
-		}
-	}
-	buf[got] = '\0';
-	*out = buf;
-	*len = got;
-	buf = NULL;
-	rc = 0;
+	rc = slurp_fd(fd, cap, out, len);
 out:
-	if (buf) {
-		OPENSSL_cleanse(buf, cap + 2);
-		free(buf);
-	}
 	close(fd);
 	return rc;
 }

@@ -16,6 +16,7 @@
 
 #include "caps.h"
 #include "manifest.h"
+#include "slurp.h"
 #include "banned.h"
 
 #define DEFAULT_MODE 0644
@@ -1170,53 +1171,6 @@ out:
 	return rc;
 }
 
-/* Reads all of FD, refusing more than CAP_MANIFEST_BYTES. */
-static int read_all(int fd, char **out, size_t *len)
-{
-	size_t cap = 64 * 1024, n = 0;
-	char *buf = malloc(cap), *grown;
-	ssize_t r;
-	int rc = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		if (n == cap) {
-			if (cap > CAP_MANIFEST_BYTES) {
-				rc = -EFBIG;
-				goto out;
-			}
-			cap *= 2;
-			grown = realloc(buf, cap);
-			if (!grown) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			buf = grown;
-		}
-		r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n > CAP_MANIFEST_BYTES) {
-		rc = -EFBIG;
-		goto out;
-	}
-	*out = buf;
-	*len = n;
-	buf = NULL;
-out:
-	free(buf);
-	return rc;
-}
-
 int manifest_load(const char *path, const char *container,
                   struct manifest **out, struct diag *d)
 {
@@ -1233,7 +1187,7 @@ int manifest_load(const char *path, const char *container,
 			goto out;
 		}
 	}
-	rc = read_all(fd, &text, &len);
+	rc = slurp_fd(fd, CAP_MANIFEST_BYTES, &text, &len);
 	if (rc < 0)
 		goto out;
 	rc = manifest_parse(text, len, container, out, d);
