@@ -21,6 +21,9 @@
 
 #define META_WORKERS         8
 #define HASH_CHUNK           (1L << 20)
+#define PARALLEL_MIN_BYTES   (64LL << 20) /* verified and this big */
+#define PARALLEL_CHUNK_BYTES (16L << 20)
+#define PARALLEL_STREAMS     4
 #define FLUSH_BEHIND_BYTES   (8L << 20)
 #define META_RETRY_SECONDS   10
 #define META_WAIT_MS         1500 /* longest a stat waits for a HEAD */
@@ -51,6 +54,7 @@ struct entry {
 	char *condition;       /* pins ranges to the HEAD's version */
 	struct ranged *ranged; /* the partial entry, once opened */
 	bool no_ranges;        /* the origin ignored a Range */
+	bool single_stream;    /* changed since its HEAD: one GET */
 	bool stale;            /* the object changed under a mount */
 };
 
@@ -435,6 +439,134 @@ static int receive(struct store *s, size_t idx, struct fetch_xfer *x, int fd,
 	return fetch_xfer_finish(x, meta, err, again);
 }
 
+/* The size of IDX when its first download is to run as parallel ranged
+ * GETs (large, a version to pin them to, ranges not refused), else 0. */
+static int64_t parallel_size(struct store *s, size_t idx)
+{
+	struct entry *en = &s->entries[idx];
+	int64_t size = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (en->meta == META_KNOWN && !en->meta_failed_at && en->condition &&
+	    !en->no_ranges && !en->single_stream &&
+	    en->attr.size >= PARALLEL_MIN_BYTES)
+		size = en->attr.size;
+	pthread_mutex_unlock(&s->lock);
+	return size;
+}
+
+static int start_chunk(struct store *s, size_t idx, int fd, size_t c,
+                       int64_t size, struct fetch_xfer **x,
+                       struct fetch_error *err)
+{
+	struct entry *en = &s->entries[idx];
+	int64_t from = (int64_t)c * PARALLEL_CHUNK_BYTES;
+	int64_t to = from + PARALLEL_CHUNK_BYTES;
+	char range[64];
+
+	if (to > size)
+		to = size;
+	snprintf(range, sizeof(range), "%lld-%lld", (long long)from,
+	         (long long)to - 1);
+	return fetch_get_range_start(s->engine, en->src, range, en->condition,
+	                             fd, x, err);
+}
+
+/*
+ * The first download of a large verified artifact: PARALLEL_STREAMS
+ * ranged GETs in flight at once, each writing its chunk at its offset,
+ * while this thread hashes the chunks in order as they land.  An origin
+ * that ignores ranges, or an object that changed since its HEAD, makes
+ * the next attempt a single GET.
+ */
+static int receive_parallel(struct store *s, size_t idx, int fd,
+                            struct digest *dg, int64_t size,
+                            struct fetch_meta *meta, struct fetch_error *err)
+{
+	struct fetch_xfer *x[PARALLEL_STREAMS] = {NULL};
+	struct entry *en = &s->entries[idx];
+	size_t nchunks, next = 0, c, slot;
+	uint64_t hashed, written, len;
+	struct fetch_error ignored;
+	struct fetch_meta m;
+	bool done, again;
+	char *buf;
+	ssize_t got;
+	int rc = 0;
+
+	buf = malloc(HASH_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	nchunks = (size_t)((size + PARALLEL_CHUNK_BYTES - 1) /
+	                   PARALLEL_CHUNK_BYTES);
+	for (; next < nchunks && next < PARALLEL_STREAMS && rc == 0; next++)
+		rc = start_chunk(s, idx, fd, next, size, &x[next], err);
+
+	for (c = 0; c < nchunks && rc == 0; c++) {
+		slot = c % PARALLEL_STREAMS;
+		len = (uint64_t)(size - (int64_t)c * PARALLEL_CHUNK_BYTES);
+		if (len > PARALLEL_CHUNK_BYTES)
+			len = PARALLEL_CHUNK_BYTES;
+		hashed = 0;
+		done = false;
+		while (!done) {
+			fetch_xfer_wait(x[slot], hashed, &written, &done);
+			while (hashed < written) {
+				got = pread(fd, buf,
+				            written - hashed > HASH_CHUNK
+				                    ? HASH_CHUNK
+				                    : written - hashed,
+				            (off_t)(c * PARALLEL_CHUNK_BYTES +
+				                    hashed));
+				if (got <= 0)
+					break;
+				digest_update(dg, buf, (size_t)got);
+				hashed += (uint64_t)got;
+			}
+			note_progress(s, en,
+			              c * PARALLEL_CHUNK_BYTES + written);
+		}
+		rc = fetch_xfer_finish(x[slot], &m, err, &again);
+		x[slot] = NULL;
+		if (rc == 0 && hashed != len) {
+			snprintf(err->cause, sizeof(err->cause),
+			         "short range: %llu of %llu bytes",
+			         (unsigned long long)hashed,
+			         (unsigned long long)len);
+			err->transient = true;
+			rc = -EIO;
+		}
+		if (rc == 0)
+			sync_file_range(fd, (off_t)(c * PARALLEL_CHUNK_BYTES),
+			                (off_t)len, SYNC_FILE_RANGE_WRITE);
+		if (rc == 0 && c == 0)
+			*meta = m;
+		if (rc == 0 && next < nchunks)
+			rc = start_chunk(s, idx, fd, next++, size, &x[slot],
+			                 err);
+	}
+	free(buf);
+
+	/* Transfers still out after a failure end before the file goes. */
+	for (slot = 0; slot < PARALLEL_STREAMS; slot++) {
+		if (x[slot])
+			fetch_xfer_finish(x[slot], &m, &ignored, &again);
+	}
+	if (rc == -EOPNOTSUPP || rc == -ESTALE) {
+		pthread_mutex_lock(&s->lock);
+		if (rc == -EOPNOTSUPP)
+			en->no_ranges = true;
+		else
+			en->single_stream = true;
+		pthread_mutex_unlock(&s->lock);
+		err->transient = true; /* the next attempt is a single GET */
+		rc = -EIO;
+	}
+	if (rc == 0)
+		meta->size = size;
+	return rc;
+}
+
 static const char *ck_prefix(enum checksum_type t)
 {
 	return t == CK_MD5 ? "md5" : "sha256";
@@ -494,9 +626,14 @@ static int download_once(struct store *s, size_t idx, struct digest *dg,
 	if (dg)
 		digest_reset(dg);
 
-	rc = fetch_get_start(s->engine, en->src, NULL, fd, &x, err);
-	if (rc == 0)
-		rc = receive(s, idx, x, fd, dg, &meta, err, again);
+	if (dg && parallel_size(s, idx) > 0) {
+		rc = receive_parallel(s, idx, fd, dg, parallel_size(s, idx),
+		                      &meta, err);
+	} else {
+		rc = fetch_get_start(s->engine, en->src, NULL, fd, &x, err);
+		if (rc == 0)
+			rc = receive(s, idx, x, fd, dg, &meta, err, again);
+	}
 	if (rc < 0)
 		goto out_discard;
 
