@@ -333,8 +333,9 @@ static size_t list_entries(struct cache *c, const char *sub,
 			*list = grown;
 			*cap = *cap ? *cap * 2 : 64;
 		}
-		snprintf((*list)[n].rel, sizeof((*list)[n].rel), "%s/%s", sub,
-		         de->d_name);
+		if (snprintf((*list)[n].rel, sizeof((*list)[n].rel), "%s/%s",
+		             sub, de->d_name) >= (int)sizeof((*list)[n].rel))
+			continue;
 		(*list)[n].used_at = st.st_atim;
 		(*list)[n].bytes = (uint64_t)st.st_blocks * 512;
 		n++;

@@ -42,6 +42,7 @@ struct ranged {
 	pthread_cond_t cond;  /* a block left B_BUSY */
 	unsigned char *state;
 	unsigned char *digests; /* DIGEST_BYTES per block */
+	int last_error;         /* of the last failed fetch, or 0 */
 };
 
 static void names(const char *key, char *data, char *map, size_t n)
@@ -371,6 +372,8 @@ int ranged_complete(struct ranged *r, size_t first, size_t last, int rc)
 		if (one == 0)
 			memcpy(r->digests + b * DIGEST_BYTES, md, DIGEST_BYTES);
 		r->state[b] = one == 0 ? B_READY : B_ABSENT;
+		if (one < 0)
+			r->last_error = one;
 		pthread_mutex_unlock(&r->lock);
 		if (one < 0 && res == 0)
 			res = one;
@@ -391,4 +394,22 @@ uint64_t ranged_present_bytes(const struct ranged *r)
 			n += block_len(r, b);
 	}
 	return n;
+}
+
+int ranged_last_error(struct ranged *r)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	rc = r->last_error ? r->last_error : -EIO;
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+void ranged_unclaim(struct ranged *r, size_t b)
+{
+	pthread_mutex_lock(&r->lock);
+	r->state[b] = B_ABSENT;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
 }

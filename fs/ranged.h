@@ -73,6 +73,14 @@ void ranged_wait(struct ranged *r, size_t b);
  */
 int ranged_complete(struct ranged *r, size_t first, size_t last, int rc);
 
+/* Gives back block B, claimed with RANGED_MINE and not fetched, leaving
+ * the last error as it was.  Thread-safe. */
+void ranged_unclaim(struct ranged *r, size_t b);
+
+/* The error of the last fetch that failed (-EIO when none did), for a
+ * reader that waited on it.  Thread-safe. */
+int ranged_last_error(struct ranged *r);
+
 /* Bytes of blocks present, for the cache's accounting. */
 uint64_t ranged_present_bytes(const struct ranged *r);
 

@@ -21,6 +21,7 @@
 
 #define META_WORKERS         8
 #define HASH_CHUNK           (1L << 20)
+#define RA_WORKERS           4            /* read-ahead jobs fetched at once */
 #define PARALLEL_MIN_BYTES   (64LL << 20) /* verified and this big */
 #define PARALLEL_CHUNK_BYTES (16L << 20)
 #define PARALLEL_STREAMS     4
@@ -75,14 +76,41 @@ struct store {
 	pthread_t workers[META_WORKERS];
 	int nworkers;
 	int64_t range_threshold; /* 0: never serve by ranges */
+
+	/* Read-ahead jobs, store lock. */
+	struct ra_job *ra_head, **ra_tail;
+	pthread_cond_t ra_cond;
+	pthread_t ra_workers[RA_WORKERS];
+	int nra;
+};
+
+/* One ranged GET of blocks FIRST..LAST, with bounded retries. */
+struct range_req {
+	size_t first, last;
+	struct fetch_xfer *x;
+	bool running;
+	uint64_t want_bytes; /* what the range asks for */
+	int rc;              /* -EAGAIN: to be (re)started */
+	struct fetch_error err;
 };
 
 struct store_handle {
 	size_t idx;
 	int fd; /* whole file: its cache entry; -1 in range mode */
 	struct ranged *ranged; /* range mode: the entry's, not owned */
-	uint64_t next_off;     /* where a sequential read would go on */
-	uint64_t window;       /* read-ahead, bytes */
+
+	pthread_mutex_t lock; /* the kernel may read one file in parallel */
+	uint64_t next_off;    /* where a sequential read would go on */
+	uint64_t window;      /* read-ahead, bytes */
+	size_t ra_next;       /* first block read-ahead has not asked for */
+};
+
+/* Blocks of one read-ahead, claimed by the reader, fetched by a worker. */
+struct ra_job {
+	size_t idx;
+	size_t n;
+	struct range_req *reqs;
+	struct ra_job *next;
 };
 
 static const char *artifact_name(const struct store *s, size_t idx)
@@ -115,6 +143,8 @@ int store_new(const struct manifest *m, struct cache *c, struct fetch_engine *e,
 	pthread_condattr_destroy(&cattr);
 	pthread_cond_init(&s->data_cond, NULL);
 	pthread_cond_init(&s->queue_cond, NULL);
+	pthread_cond_init(&s->ra_cond, NULL);
+	s->ra_tail = &s->ra_head;
 	s->entries = calloc(m->count ? m->count : 1, sizeof(*s->entries));
 	s->queue = calloc(m->count ? m->count : 1, sizeof(*s->queue));
 	if (!s->entries || !s->queue)
@@ -329,6 +359,8 @@ static void *meta_worker(void *arg)
 	return NULL;
 }
 
+static void *ra_worker(void *arg);
+
 int store_start(struct store *s)
 {
 	int i, rc;
@@ -338,6 +370,12 @@ int store_start(struct store *s)
 		if (rc)
 			return -rc;
 		s->nworkers++;
+	}
+	for (i = 0; i < RA_WORKERS; i++) {
+		rc = pthread_create(&s->ra_workers[i], NULL, ra_worker, s);
+		if (rc)
+			return -rc;
+		s->nra++;
 	}
 	return 0;
 }
@@ -352,9 +390,12 @@ void store_free(struct store *s)
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
 	pthread_cond_broadcast(&s->queue_cond);
+	pthread_cond_broadcast(&s->ra_cond);
 	pthread_mutex_unlock(&s->lock);
 	for (w = 0; w < s->nworkers; w++)
 		pthread_join(s->workers[w], NULL);
+	for (w = 0; w < s->nra; w++)
+		pthread_join(s->ra_workers[w], NULL);
 
 	for (i = 0; s->entries && i < s->m->count; i++) {
 		source_free(s->entries[i].src);
@@ -366,6 +407,7 @@ void store_free(struct store *s)
 	pthread_cond_destroy(&s->meta_cond);
 	pthread_cond_destroy(&s->data_cond);
 	pthread_cond_destroy(&s->queue_cond);
+	pthread_cond_destroy(&s->ra_cond);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -842,6 +884,7 @@ int store_handle_open(struct store *s, size_t idx, struct store_handle **out)
 	h->idx = idx;
 	h->fd = -1;
 	h->window = RANGED_BLOCK;
+	pthread_mutex_init(&h->lock, NULL);
 
 	store_attr(s, idx, &attr);
 	pthread_mutex_lock(&s->lock);
@@ -853,6 +896,7 @@ int store_handle_open(struct store *s, size_t idx, struct store_handle **out)
 	if (rc == 0 && !ranges)
 		rc = store_open(s, idx, &h->fd);
 	if (rc < 0) {
+		pthread_mutex_destroy(&h->lock);
 		free(h);
 		return rc;
 	}
@@ -866,17 +910,9 @@ void store_handle_close(struct store_handle *h)
 		return;
 	if (h->fd >= 0)
 		close(h->fd);
+	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
-
-/* One ranged GET of blocks FIRST..LAST, with bounded retries. */
-struct range_req {
-	size_t first, last;
-	struct fetch_xfer *x;
-	bool running;
-	int rc; /* -EAGAIN: to be (re)started */
-	struct fetch_error err;
-};
 
 static int start_range(struct store *s, size_t idx, struct range_req *rq)
 {
@@ -888,6 +924,7 @@ static int start_range(struct store *s, size_t idx, struct range_req *rq)
 
 	if (to > (uint64_t)ranged_size(r))
 		to = (uint64_t)ranged_size(r);
+	rq->want_bytes = to - from;
 	snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)from,
 	         (unsigned long long)to - 1);
 	return fetch_get_range_start(
@@ -900,8 +937,18 @@ static int finish_range(struct range_req *rq)
 {
 	struct fetch_meta meta;
 	bool again;
+	int rc;
 
-	return fetch_xfer_finish(rq->x, &meta, &rq->err, &again);
+	rc = fetch_xfer_finish(rq->x, &meta, &rq->err, &again);
+	if (rc == 0 && (uint64_t)meta.size != rq->want_bytes) {
+		snprintf(rq->err.cause, sizeof(rq->err.cause),
+		         "short range: %lld of %llu bytes",
+		         (long long)meta.size,
+		         (unsigned long long)rq->want_bytes);
+		rq->err.transient = true;
+		rc = -EIO;
+	}
+	return rc;
 }
 
 /* Fetches the claimed runs in REQS, in parallel, retrying transient
@@ -1019,27 +1066,165 @@ static void mark_stale(struct store *s, size_t idx)
 	          a->name, en->src->log_url);
 }
 
-/* The origin ignores ranges: this artifact is downloaded whole from now
- * on, and this handle reads the whole file. */
-static int fall_back_whole(struct store *s, struct store_handle *h, int *fd)
+/* Records that IDX's origin ignores ranges; says so once. */
+static void note_no_ranges(struct store *s, size_t idx)
 {
-	struct entry *en = &s->entries[h->idx];
-	int rc;
+	struct entry *en = &s->entries[idx];
 
 	pthread_mutex_lock(&s->lock);
 	if (!en->no_ranges)
 		log_info("artifact '%.200s': %.300s ignores byte ranges, "
 		         "downloading it whole",
-		         s->m->items[h->idx].name, en->src->log_url);
+		         s->m->items[idx].name, en->src->log_url);
 	en->no_ranges = true;
 	pthread_mutex_unlock(&s->lock);
+}
 
+static bool ranges_refused(struct store *s, size_t idx)
+{
+	bool refused;
+
+	pthread_mutex_lock(&s->lock);
+	refused = s->entries[idx].no_ranges;
+	pthread_mutex_unlock(&s->lock);
+	return refused;
+}
+
+/* The origin ignores ranges: this artifact is downloaded whole from now
+ * on, and this handle reads the whole file. */
+static int fall_back_whole(struct store *s, struct store_handle *h, int *fd)
+{
+	int rc;
+
+	note_no_ranges(s, h->idx);
+	pthread_mutex_lock(&h->lock);
+	if (h->fd >= 0) {
+		*fd = h->fd; /* another read of this handle got here first */
+		pthread_mutex_unlock(&h->lock);
+		return 0;
+	}
 	rc = store_open(s, h->idx, &h->fd);
-	if (rc < 0)
-		return rc;
-	h->ranged = NULL;
-	*fd = h->fd;
-	return 0;
+	if (rc == 0) {
+		h->ranged = NULL;
+		*fd = h->fd;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+/* Fetches a read-ahead job's runs and records what came of them. */
+static void run_ra_job(struct store *s, struct ra_job *job)
+{
+	int rc;
+
+	rc = fetch_runs(s, job->idx, job->reqs, job->n);
+	if (rc == -ESTALE)
+		mark_stale(s, job->idx);
+	else if (rc == -EOPNOTSUPP)
+		note_no_ranges(s, job->idx);
+	free(job->reqs);
+	free(job);
+}
+
+static void *ra_worker(void *arg)
+{
+	struct store *s = arg;
+	struct ra_job *job;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->stopping && !s->ra_head)
+			pthread_cond_wait(&s->ra_cond, &s->lock);
+		if (s->stopping && !s->ra_head)
+			break;
+		job = s->ra_head;
+		s->ra_head = job->next;
+		if (!s->ra_head)
+			s->ra_tail = &s->ra_head;
+		pthread_mutex_unlock(&s->lock);
+		run_ra_job(s, job);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* Claims the absent blocks of FIRST..LAST of IDX and hands them to the
+ * read-ahead workers, or fetches them here when there are none. */
+static void read_ahead(struct store *s, size_t idx, struct ranged *r,
+                       size_t first, size_t last)
+{
+	size_t max = CAP_RANGE_WINDOW / RANGED_BLOCK + 2;
+	struct ra_job *job;
+
+	job = calloc(1, sizeof(*job));
+	if (job)
+		job->reqs = calloc(max, sizeof(*job->reqs));
+	if (!job || !job->reqs) {
+		free(job);
+		return; /* read-ahead is a hint: the reads fetch what they need
+		         */
+	}
+	job->idx = idx;
+	job->n = claim_runs(r, first, last, job->reqs, max);
+	if (job->n == 0) {
+		free(job->reqs);
+		free(job);
+		return;
+	}
+
+	pthread_mutex_lock(&s->lock);
+	if (s->nra > 0 && !s->stopping) {
+		*s->ra_tail = job;
+		s->ra_tail = &job->next;
+		pthread_cond_signal(&s->ra_cond);
+		job = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (job)
+		run_ra_job(s, job);
+}
+
+/*
+ * Where the next read-ahead goes, for a read of blocks up to LAST ending
+ * at END: the window doubles while reads follow on and falls back to one
+ * block on a jump; a new stretch of the window is asked for once less
+ * than half of it lies ahead.  Returns whether *ra_first..*ra_last is to
+ * be read ahead.
+ */
+static bool plan_read_ahead(struct store_handle *h, uint64_t off, uint64_t end,
+                            size_t last, size_t nblocks, size_t *ra_first,
+                            size_t *ra_last)
+{
+	size_t window_blocks, until;
+	bool sequential, go = false;
+
+	pthread_mutex_lock(&h->lock);
+	sequential = h->next_off && off == h->next_off;
+	if (sequential) {
+		h->window = h->window * 2 > CAP_RANGE_WINDOW ? CAP_RANGE_WINDOW
+		                                             : h->window * 2;
+	} else if (off != h->next_off) {
+		h->window = RANGED_BLOCK;
+		h->ra_next = last + 1;
+	}
+	h->next_off = end;
+	if (h->ra_next <= last)
+		h->ra_next = last + 1;
+
+	window_blocks = (size_t)(h->window / RANGED_BLOCK);
+	until = last + window_blocks;
+	if (until >= nblocks)
+		until = nblocks - 1;
+	if (h->ra_next <= until &&
+	    (h->ra_next - last - 1) * 2 <= window_blocks) {
+		*ra_first = h->ra_next;
+		*ra_last = until;
+		h->ra_next = until + 1;
+		go = true;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return go;
 }
 
 int store_handle_read(struct store *s, struct store_handle *h, uint64_t off,
@@ -1047,9 +1232,9 @@ int store_handle_read(struct store *s, struct store_handle *h, uint64_t off,
 {
 	struct range_req reqs[CAP_RANGE_WINDOW / RANGED_BLOCK + 2];
 	struct ranged *r = h->ranged;
+	size_t first, last, ra_first, ra_last, n, b;
 	enum ranged_claim claim;
 	uint64_t end, fsize;
-	size_t first, last, ahead, n, b;
 	int rc;
 
 	if (!r) {
@@ -1067,25 +1252,18 @@ int store_handle_read(struct store *s, struct store_handle *h, uint64_t off,
 	first = (size_t)(off / RANGED_BLOCK);
 	last = (size_t)((end - 1) / RANGED_BLOCK);
 
-	/* Small first, then a window that doubles while reads follow on,
-	 * and falls back to one block on a jump. */
-	if (off == h->next_off && h->next_off)
-		h->window = h->window * 2 > CAP_RANGE_WINDOW ? CAP_RANGE_WINDOW
-		                                             : h->window * 2;
-	else if (off != h->next_off)
-		h->window = RANGED_BLOCK;
-	h->next_off = end;
-	ahead = last + h->window / RANGED_BLOCK;
-	if (ahead >= ranged_block_count(r))
-		ahead = ranged_block_count(r) - 1;
-
-	n = claim_runs(r, first, ahead, reqs, sizeof(reqs) / sizeof(reqs[0]));
+	/* The read's own blocks are claimed first, so that read-ahead
+	 * never holds them; read-ahead goes out before they are waited on. */
+	n = claim_runs(r, first, last, reqs, sizeof(reqs) / sizeof(reqs[0]));
+	if (plan_read_ahead(h, off, end, last, ranged_block_count(r), &ra_first,
+	                    &ra_last))
+		read_ahead(s, h->idx, r, ra_first, ra_last);
 	rc = n ? fetch_runs(s, h->idx, reqs, n) : 0;
 	if (rc == -ESTALE) {
 		mark_stale(s, h->idx);
 		return rc;
 	}
-	if (rc == -EOPNOTSUPP)
+	if (rc == -EOPNOTSUPP || ranges_refused(s, h->idx))
 		return fall_back_whole(s, h, fd);
 
 	/* Blocks of this read that others were fetching. */
@@ -1098,8 +1276,12 @@ int store_handle_read(struct store *s, struct store_handle *h, uint64_t off,
 		}
 		if (claim == RANGED_READY)
 			continue;
-		ranged_complete(r, b, b, -EIO); /* give the claim back */
-		return rc < 0 ? rc : -EIO;
+		ranged_unclaim(r, b);
+		if (is_stale(s, h->idx))
+			return -ESTALE;
+		if (ranges_refused(s, h->idx))
+			return fall_back_whole(s, h, fd);
+		return rc < 0 ? rc : ranged_last_error(r);
 	}
 	*fd = ranged_fd(r);
 	return 0;
