@@ -160,13 +160,18 @@ t_stop_mount()
 # t_mount_fg MANIFEST MOUNTPOINT LOG [ARGS...]: runs `artifactfs mount -f`
 # in the background with its stderr (the daemon's log) in LOG, waits for
 # the mount and registers the unmount.  Sets T_MOUNT_PID.  Returns 0 once
-# mounted, 1 if the daemon ended or the mount did not appear.
+# mounted, 1 if the daemon ended or the mount did not appear.  The
+# daemon's environment has the VAR=VALUE words of T_MOUNT_ENV added.
+# SIGINT is given back its default action, which bash takes away from
+# background commands, so that the daemon sees it as from a terminal.
+T_MOUNT_ENV=()
 t_mount_fg()
 {
 	local manifest=$1 mnt=$2 log=$3
 	shift 3
 	mkdir -p "$mnt"
-	"$T_BIN" mount -f "$@" "$manifest" "$mnt" 2>"$log" &
+	env --default-signal=INT ${T_MOUNT_ENV[@]+"${T_MOUNT_ENV[@]}"} \
+		"$T_BIN" mount -f "$@" "$manifest" "$mnt" 2>"$log" &
 	T_MOUNT_PID=$!
 	t_cleanup "t_stop_mount '$mnt' $T_MOUNT_PID"
 	t_wait_mount "$mnt" "$T_MOUNT_PID"
@@ -260,6 +265,20 @@ t_unmount_fg()
 	wait "$pid"
 }
 
+# t_signal_fg SIGNAL PID: sends SIGNAL to the foreground daemon PID and
+# returns its exit status (255 when it did not end within 15 seconds and
+# had to be killed).
+t_signal_fg()
+{
+	kill -"$1" "$2" || return 254
+	if ! t_wait_gone "$2" 15; then
+		kill -9 "$2" 2>/dev/null
+		wait "$2" 2>/dev/null
+		return 255
+	fi
+	wait "$2"
+}
+
 T_DUMPS=()
 
 # t_dump_on_fail FILE...: files whose tail t_finish shows when a check
@@ -292,4 +311,27 @@ t_dir_has()
 		cmp -s "$f" "$2" && return 0
 	done < <(find "$1" -type f -size "$(stat -c %s "$2")c" -print0)
 	return 1
+}
+
+# t_count_end TEXT FILE: number of lines of FILE that end with TEXT (a log
+# line may carry a prefix such as a time stamp; nothing may follow).
+t_count_end()
+{
+	awk -v t="$1" '{ n = length(t); s = length($0) - n + 1 }
+		s >= 1 && substr($0, s) == t { c++ }
+		END { print c + 0 }' "$2" 2>/dev/null || echo 0
+}
+
+# t_eventually SECONDS CMD...: runs CMD every half second until it
+# succeeds or SECONDS have passed.  For what the product may hold back
+# for a moment on purpose (a failure shared with the opens just after it).
+t_eventually()
+{
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 2; i++)); do
+		"$@" && return 0
+		sleep 0.5
+	done
+	"$@"
 }
