@@ -17,8 +17,8 @@ static int check_count;
 		check_count++;                                                 \
 		if (!(expr)) {                                                 \
 			check_failed++;                                        \
-			fprintf(stderr, "%s:%d: check failed: %s\n",           \
-				__FILE__, __LINE__, #expr);                    \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
+			        __LINE__, #expr);                              \
 		}                                                              \
 	} while (0)
 
@@ -26,11 +26,11 @@ static int check_count;
 	do {                                                                   \
 		const char *check_a_ = (a), *check_b_ = (b);                   \
 		check_count++;                                                 \
-		if (!check_a_ || !check_b_ || strcmp(check_a_, check_b_)) {   \
+		if (!check_a_ || !check_b_ || strcmp(check_a_, check_b_)) {    \
 			check_failed++;                                        \
 			fprintf(stderr, "%s:%d: \"%s\" != \"%s\"\n", __FILE__, \
-				__LINE__, check_a_ ? check_a_ : "(null)",      \
-				check_b_ ? check_b_ : "(null)");               \
+			        __LINE__, check_a_ ? check_a_ : "(null)",      \
+			        check_b_ ? check_b_ : "(null)");               \
 		}                                                              \
 	} while (0)
 
