@@ -537,7 +537,10 @@ static int cmd_mount(int argc, char **argv)
 	if (!loop)
 		goto out;
 	fuse_loop_cfg_set_max_threads(loop, CAP_FUSE_THREADS);
-	fuse_loop_cfg_set_idle_threads(loop, 8);
+	/* Idle workers are kept, never destroyed: a burst of opens would
+	 * otherwise make threads come and go, and an exiting detached
+	 * thread can race the process's exit. */
+	fuse_loop_cfg_set_idle_threads(loop, CAP_FUSE_THREADS);
 	rc = fuse_session_loop_mt(st.se, loop);
 	status = rc < 0 ? 1 : 0;
 	log_info("unmounting '%.200s'", st.mountpoint);
