@@ -851,9 +851,11 @@ static bool use_ranges(struct store *s, size_t idx)
 	char pinned[RANGED_VALIDATOR];
 	struct stat st;
 
+	if (en->no_ranges)
+		return false; /* downloaded whole from now on */
 	if (en->ranged)
 		return true;
-	if (a->ck_type != CK_NONE || s->range_threshold <= 0 || en->no_ranges ||
+	if (a->ck_type != CK_NONE || s->range_threshold <= 0 ||
 	    en->attr.size < s->range_threshold || en->meta != META_KNOWN ||
 	    en->meta_failed_at)
 		return false;
