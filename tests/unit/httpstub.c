@@ -23,6 +23,7 @@
 #include "banned.h"
 
 #define REQUEST_HEAD_MAX 16384
+#define REQUEST_BODY_MAX 65536
 #define TARGET_MAX       8192
 #define RESPONSE_HEAD    8192
 
@@ -50,9 +51,10 @@ struct httpstub {
 	pthread_mutex_t lock; /* guards everything below */
 	struct slot slots[HTTPSTUB_MAX_ROUTES];
 	struct conn *conns;
-	unsigned int misses, connections;
+	unsigned int misses, connections, requests;
 	char last_target[TARGET_MAX];
 	char last_head[REQUEST_HEAD_MAX];
+	char last_body[REQUEST_BODY_MAX + 1];
 };
 
 /* What one request is answered with, taken from its route. */
@@ -302,6 +304,26 @@ void httpstub_last(struct httpstub *s, char *target, size_t tn,
 	pthread_mutex_unlock(&s->lock);
 }
 
+bool httpstub_saw(struct httpstub *s, const char *text)
+{
+	bool saw;
+
+	pthread_mutex_lock(&s->lock);
+	saw = strstr(s->last_head, text) || strstr(s->last_body, text);
+	pthread_mutex_unlock(&s->lock);
+	return saw;
+}
+
+unsigned int httpstub_requests(struct httpstub *s)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->requests;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
 static const char *reason(int status)
 {
 	switch (status) {
@@ -496,8 +518,12 @@ static int send_body(struct httpstub *s, int fd, const struct answer *a)
 	return 0;
 }
 
-/* Answers one request.  Returns true when the connection stays open. */
-static bool answer_request(struct httpstub *s, int fd, const char *head)
+/*
+ * Answers one request, HEAD and its BODY (LEN bytes).  Returns true when
+ * the connection stays open.
+ */
+static bool answer_request(struct httpstub *s, int fd, const char *head,
+                           const char *body, size_t body_len)
 {
 	char method[16], target[TARGET_MAX];
 	const char *sp1, *sp2;
@@ -523,6 +549,9 @@ static bool answer_request(struct httpstub *s, int fd, const char *head)
 	pthread_mutex_lock(&s->lock);
 	snprintf(s->last_target, sizeof(s->last_target), "%s", target);
 	snprintf(s->last_head, sizeof(s->last_head), "%s", head);
+	memcpy(s->last_body, body, body_len);
+	s->last_body[body_len] = '\0';
+	s->requests++;
 	if (plan_answer(s, method, target, head, a) < 0) {
 		pthread_mutex_unlock(&s->lock);
 		free(a);
@@ -548,14 +577,49 @@ out:
 	return keep;
 }
 
+/*
+ * Reads the rest of the body that the head in BUF (HEAD_LEN bytes, *HAVE
+ * of BUF filled) announces with Content-Length.  Returns 0 and the body's
+ * length in *LEN, or -EMSGSIZE, -EIO.
+ */
+static int read_body(struct conn *c, char *buf, size_t head_len, size_t *have,
+                     size_t *len)
+{
+	char value[32], *end;
+	unsigned long want = 0;
+	size_t got = *have;
+	ssize_t n;
+
+	header_value(buf, "Content-Length", value, sizeof(value));
+	if (value[0]) {
+		errno = 0;
+		want = strtoul(value, &end, 10);
+		if (errno || *end != '\0' || want > REQUEST_BODY_MAX)
+			return -EMSGSIZE;
+	}
+	while (got < head_len + want) {
+		if (wait_fd(c->s, c->fd, -1) < 0)
+			return -EIO;
+		n = recv(c->fd, buf + got, head_len + want - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -EIO;
+		got += (size_t)n;
+	}
+	*have = got;
+	*len = want;
+	return 0;
+}
+
 static void *conn_main(void *arg)
 {
 	struct conn *c = arg;
 	char *buf, *end;
-	size_t have = 0, head_len;
+	size_t have = 0, head_len, body_len;
 	ssize_t n;
 
-	buf = malloc(REQUEST_HEAD_MAX + 1);
+	buf = malloc(REQUEST_HEAD_MAX + REQUEST_BODY_MAX + 1);
 	if (!buf)
 		goto out;
 	for (;;) {
@@ -564,13 +628,16 @@ static void *conn_main(void *arg)
 		if (end) {
 			head_len = (size_t)(end - buf) + 4;
 			end[2] = '\0'; /* the head keeps its last "\r\n" */
-			if (!answer_request(c->s, c->fd, buf))
+			if (read_body(c, buf, head_len, &have, &body_len) < 0 ||
+			    !answer_request(c->s, c->fd, buf, buf + head_len,
+			                    body_len))
 				break;
+			head_len += body_len;
 			memmove(buf, buf + head_len, have - head_len);
 			have -= head_len;
 			continue;
 		}
-		if (have == REQUEST_HEAD_MAX)
+		if (have >= REQUEST_HEAD_MAX)
 			break;
 		if (wait_fd(c->s, c->fd, -1) < 0)
 			break;

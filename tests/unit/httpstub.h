@@ -58,6 +58,9 @@ int httpstub_route(struct httpstub *s, const struct httpstub_route *r);
 unsigned int httpstub_count(struct httpstub *s, const char *target,
                             const char *method);
 
+/* Requests received so far, whether a route matched or not. */
+unsigned int httpstub_requests(struct httpstub *s);
+
 /* Requests whose target matched no route (they got a 404). */
 unsigned int httpstub_misses(struct httpstub *s);
 
@@ -71,5 +74,12 @@ unsigned int httpstub_connections(struct httpstub *s);
  */
 void httpstub_last(struct httpstub *s, char *target, size_t tn,
                    const char *name, char *value, size_t vn);
+
+/*
+ * Whether TEXT is in the head (request line and header lines, each ending
+ * "\r\n") or in the body (as long as its Content-Length said, up to 64 KiB)
+ * of the last request received.
+ */
+bool httpstub_saw(struct httpstub *s, const char *text);
 
 #endif

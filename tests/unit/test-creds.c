@@ -1,19 +1,22 @@
 /*
  * The credentials chain: environment, shared files and profiles, their
  * order, the region's order, and the container and web identity
- * endpoints against a one-thread HTTP stand-in on loopback started here.
+ * endpoints against the loopback HTTP stand-in (httpstub.c) started here.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <curl/curl.h>
 
 #include "check.h"
 #include "creds.h"
-#include "http-stub.h"
+#include "httpstub.h"
 #include "banned.h"
 
 static const char *const aws_vars[] = {
@@ -37,6 +40,29 @@ static const char *const aws_vars[] = {
 };
 
 static char tmpdir[256];
+
+static unsigned int answered; /* requests the stand-in had before answer() */
+
+/* From now on the stand-in answers TARGET with STATUS and BODY. */
+static void answer(struct httpstub *s, const char *target, int status,
+                   const char *body)
+{
+	struct httpstub_route r = {
+	        .target = target,
+	        .status = status,
+	        .body = body,
+	        .body_len = strlen(body),
+	};
+
+	CHECK(httpstub_route(s, &r) == 0);
+	answered = httpstub_requests(s);
+}
+
+/* Requests the stand-in had since the last answer(). */
+static unsigned int hits(struct httpstub *s)
+{
+	return httpstub_requests(s) - answered;
+}
 
 static void clear_env(void)
 {
@@ -351,7 +377,7 @@ static void container_json(char *buf, size_t n, const char *ak, time_t expires)
 	         ak, when);
 }
 
-static void test_container(struct stub *s)
+static void test_container(struct httpstub *s)
 {
 	struct creds_value v = {0};
 	struct creds *c;
@@ -360,11 +386,12 @@ static void test_container(struct stub *s)
 	int rc;
 
 	clear_env();
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v2/creds", s->port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v2/creds",
+	         httpstub_port(s));
 	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
 	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "envauth", 1);
 	container_json(json, sizeof(json), "ASIAONE", now + 3600);
-	stub_answer(s, 200, json);
+	answer(s, "/v2/creds", 200, json);
 
 	c = chain(&rc, why, sizeof(why));
 	CHECK(rc == 0 && c);
@@ -373,35 +400,35 @@ static void test_container(struct stub *s)
 	CHECK(creds_kind(c) == CREDS_CONTAINER);
 	CHECK_STR(creds_origin(c), "container endpoint");
 	/* Nothing is fetched before it is needed. */
-	CHECK(stub_hits(s) == 0);
+	CHECK(hits(s) == 0);
 	CHECK(creds_get(c, &v, why, sizeof(why)) == 0);
 	CHECK_STR(v.access_key, "ASIAONE");
 	CHECK_STR(v.secret_key, "contsecret");
 	CHECK_STR(v.token, "conttoken");
 	CHECK(v.expires > now + 3500 && v.expires <= now + 3601);
-	CHECK(stub_saw(s, "GET /v2/creds HTTP/1.1"));
-	CHECK(stub_saw(s, "\r\nAuthorization: envauth\r\n"));
+	CHECK(httpstub_saw(s, "GET /v2/creds HTTP/1.1"));
+	CHECK(httpstub_saw(s, "\r\nAuthorization: envauth\r\n"));
 	creds_value_clear(&v);
 
 	/* Far from expiry: served from memory. */
 	CHECK(creds_get(c, &v, why, sizeof(why)) == 0);
-	CHECK(stub_hits(s) == 1);
+	CHECK(hits(s) == 1);
 	creds_value_clear(&v);
 
 	/* Forgotten (S3 said the token expired): fetched anew. */
 	container_json(json, sizeof(json), "ASIATWO", now + 3600);
-	stub_answer(s, 200, json);
+	answer(s, "/v2/creds", 200, json);
 	CHECK(creds_invalidate(c));
 	CHECK(creds_get(c, &v, why, sizeof(why)) == 0);
 	CHECK_STR(v.access_key, "ASIATWO");
-	CHECK(stub_hits(s) == 1);
+	CHECK(hits(s) == 1);
 	creds_value_clear(&v);
 	creds_free(c);
 
 	/* Within the refresh window: every use refreshes. */
 	container_json(json, sizeof(json), "ASIASOON",
 	               now + DEF_CREDS_REFRESH - 60);
-	stub_answer(s, 200, json);
+	answer(s, "/v2/creds", 200, json);
 	c = chain(&rc, why, sizeof(why));
 	CHECK(c != NULL);
 	if (!c)
@@ -411,19 +438,19 @@ static void test_container(struct stub *s)
 	CHECK(creds_get(c, &v, why, sizeof(why)) == 0);
 	CHECK_STR(v.access_key, "ASIASOON");
 	creds_value_clear(&v);
-	CHECK(stub_hits(s) == 2);
+	CHECK(hits(s) == 2);
 
 	/* A failed refresh keeps credentials that have not expired. */
-	stub_answer(s, 500, "oops");
+	answer(s, "/v2/creds", 500, "oops");
 	CHECK(creds_get(c, &v, why, sizeof(why)) == 0);
 	CHECK_STR(v.access_key, "ASIASOON");
-	CHECK(stub_hits(s) == 1);
+	CHECK(hits(s) == 1);
 	creds_value_clear(&v);
 	creds_free(c);
 
 	/* An endpoint that hands out expired credentials. */
 	container_json(json, sizeof(json), "ASIAOLD", now - 60);
-	stub_answer(s, 200, json);
+	answer(s, "/v2/creds", 200, json);
 	c = chain(&rc, why, sizeof(why));
 	CHECK(c != NULL);
 	if (!c)
@@ -433,18 +460,18 @@ static void test_container(struct stub *s)
 	CHECK(strstr(why, "contsecret") == NULL);
 
 	/* Errors: HTTP status, not JSON, no keys. */
-	stub_answer(s, 403, "{\"message\":\"denied\"}");
+	answer(s, "/v2/creds", 403, "{\"message\":\"denied\"}");
 	CHECK(creds_get(c, &v, why, sizeof(why)) == -EIO);
 	CHECK(strstr(why, "container credentials endpoint: HTTP 403") != NULL);
-	stub_answer(s, 200, "<html>not json</html>");
+	answer(s, "/v2/creds", 200, "<html>not json</html>");
 	CHECK(creds_get(c, &v, why, sizeof(why)) == -EIO);
 	CHECK(strstr(why, "not a JSON object") != NULL);
-	stub_answer(s, 200, "{\"AccessKeyId\":\"A\"}");
+	answer(s, "/v2/creds", 200, "{\"AccessKeyId\":\"A\"}");
 	CHECK(creds_get(c, &v, why, sizeof(why)) == -EIO);
 	CHECK(strstr(why, "SecretAccessKey") != NULL);
-	stub_answer(s, 200,
-	            "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\","
-	            "\"Expiration\":\"tomorrow\"}");
+	answer(s, "/v2/creds", 200,
+	       "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\","
+	       "\"Expiration\":\"tomorrow\"}");
 	CHECK(creds_get(c, &v, why, sizeof(why)) == -EIO);
 	creds_free(c);
 
@@ -453,19 +480,19 @@ static void test_container(struct stub *s)
 	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tmp_path("authtoken"),
 	       1);
 	container_json(json, sizeof(json), "ASIAFILE", now + 3600);
-	stub_answer(s, 200, json);
+	answer(s, "/v2/creds", 200, json);
 	c = chain(&rc, why, sizeof(why));
 	CHECK(c != NULL);
 	if (!c)
 		return;
 	CHECK(creds_get(c, &v, why, sizeof(why)) == 0);
-	CHECK(stub_saw(s, "\r\nAuthorization: fileauth\r\n"));
-	CHECK(!stub_saw(s, "envauth"));
+	CHECK(httpstub_saw(s, "\r\nAuthorization: fileauth\r\n"));
+	CHECK(!httpstub_saw(s, "envauth"));
 	creds_value_clear(&v);
 	write_file(tmp_path("authtoken"), "rotated");
 	CHECK(creds_invalidate(c));
 	CHECK(creds_get(c, &v, why, sizeof(why)) == 0);
-	CHECK(stub_saw(s, "\r\nAuthorization: rotated\r\n"));
+	CHECK(httpstub_saw(s, "\r\nAuthorization: rotated\r\n"));
 	creds_value_clear(&v);
 	creds_free(c);
 }
@@ -548,7 +575,7 @@ static void sts_xml(char *buf, size_t n, const char *ak, time_t expires)
 	         when, ak);
 }
 
-static void test_web_identity(struct stub *s)
+static void test_web_identity(struct httpstub *s)
 {
 	struct creds_value v = {0};
 	struct creds *c;
@@ -557,14 +584,14 @@ static void test_web_identity(struct stub *s)
 	int rc;
 
 	clear_env();
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", s->port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", httpstub_port(s));
 	write_file(tmp_path("webtoken"), "eyJ.web+token/x=\n");
 	setenv("AWS_WEB_IDENTITY_TOKEN_FILE", tmp_path("webtoken"), 1);
 	setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/my role", 1);
 	setenv("AWS_ROLE_SESSION_NAME", "sess1", 1);
 	setenv("AWS_ENDPOINT_URL_STS", url, 1);
 	sts_xml(xml, sizeof(xml), "ASIAWEB", now + 3600);
-	stub_answer(s, 200, xml);
+	answer(s, "/", 200, xml);
 
 	c = chain(&rc, why, sizeof(why));
 	CHECK(rc == 0 && c);
@@ -572,35 +599,35 @@ static void test_web_identity(struct stub *s)
 		return;
 	CHECK(creds_kind(c) == CREDS_WEB_IDENTITY);
 	CHECK_STR(creds_origin(c), "web identity");
-	CHECK(stub_hits(s) == 0);
+	CHECK(hits(s) == 0);
 	CHECK(creds_get(c, &v, why, sizeof(why)) == 0);
 	CHECK_STR(v.access_key, "ASIAWEB");
 	CHECK_STR(v.secret_key, "stssecret");
 	CHECK_STR(v.token, "sts/token+&=");
 	CHECK(v.expires > now + 3500);
 	creds_value_clear(&v);
-	CHECK(stub_saw(s, "POST / HTTP/1.1"));
-	CHECK(stub_saw(s, "Action=AssumeRoleWithWebIdentity"));
-	CHECK(stub_saw(s, "Version=2011-06-15"));
-	CHECK(stub_saw(s, "RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole"
-	                  "%2Fmy%20role"));
-	CHECK(stub_saw(s, "RoleSessionName=sess1"));
-	CHECK(stub_saw(s, "WebIdentityToken=eyJ.web%2Btoken%2Fx%3D"));
+	CHECK(httpstub_saw(s, "POST / HTTP/1.1"));
+	CHECK(httpstub_saw(s, "Action=AssumeRoleWithWebIdentity"));
+	CHECK(httpstub_saw(s, "Version=2011-06-15"));
+	CHECK(httpstub_saw(s, "RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole"
+	                      "%2Fmy%20role"));
+	CHECK(httpstub_saw(s, "RoleSessionName=sess1"));
+	CHECK(httpstub_saw(s, "WebIdentityToken=eyJ.web%2Btoken%2Fx%3D"));
 	/* The token travels in the body, never in the URL. */
-	CHECK(!stub_saw(s, "POST /?"));
+	CHECK(!httpstub_saw(s, "POST /?"));
 
 	/* Cached until near expiry. */
 	CHECK(creds_get(c, &v, why, sizeof(why)) == 0);
-	CHECK(stub_hits(s) == 1);
+	CHECK(hits(s) == 1);
 	creds_value_clear(&v);
 	creds_free(c);
 
 	/* STS refuses: the cause carries its code and message. */
-	stub_answer(s, 400,
-	            "<ErrorResponse><Error><Type>Sender</Type>"
-	            "<Code>InvalidIdentityToken</Code>"
-	            "<Message>Couldn't retrieve verification key</Message>"
-	            "</Error></ErrorResponse>");
+	answer(s, "/", 400,
+	       "<ErrorResponse><Error><Type>Sender</Type>"
+	       "<Code>InvalidIdentityToken</Code>"
+	       "<Message>Couldn't retrieve verification key</Message>"
+	       "</Error></ErrorResponse>");
 	c = chain(&rc, why, sizeof(why));
 	CHECK(c != NULL);
 	if (!c)
@@ -614,7 +641,7 @@ static void test_web_identity(struct stub *s)
 	unsetenv("AWS_ENDPOINT_URL_STS");
 	setenv("AWS_ENDPOINT_URL", url, 1);
 	sts_xml(xml, sizeof(xml), "ASIAGEN", now + 3600);
-	stub_answer(s, 200, xml);
+	answer(s, "/", 200, xml);
 	c = chain(&rc, why, sizeof(why));
 	CHECK(c != NULL);
 	if (!c)
@@ -686,7 +713,7 @@ static void test_connection_refused(void)
 
 int main(void)
 {
-	struct stub s;
+	struct httpstub *s;
 
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test-creds-%ld-%ld",
 	         (long)getpid(), (long)time(NULL));
@@ -702,10 +729,10 @@ int main(void)
 	test_region_order();
 	test_container_uris();
 	test_connection_refused();
-	if (stub_start(&s) == 0) {
-		test_container(&s);
-		test_web_identity(&s);
-		stub_stop(&s);
+	if (httpstub_start(&s) == 0) {
+		test_container(s);
+		test_web_identity(s);
+		httpstub_stop(s);
 	} else {
 		CHECK(!"stand-in server started");
 	}

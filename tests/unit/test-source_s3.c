@@ -12,7 +12,7 @@
 #include <curl/curl.h>
 
 #include "check.h"
-#include "http-stub.h"
+#include "httpstub.h"
 #include "s3.h"
 #include "banned.h"
 
@@ -34,6 +34,38 @@ static const char *const aws_vars[] = {
         "AWS_ENDPOINT_URL_STS",
         "AWS_CA_BUNDLE",
 };
+
+static unsigned int answered; /* requests the stand-in had before answer() */
+
+/* From now on the stand-in answers TARGET with STATUS and BODY. */
+static void answer(struct httpstub *s, const char *target, int status,
+                   const char *body)
+{
+	struct httpstub_route r = {
+	        .target = target,
+	        .status = status,
+	        .body = body,
+	        .body_len = strlen(body),
+	};
+
+	CHECK(httpstub_route(s, &r) == 0);
+	answered = httpstub_requests(s);
+}
+
+/* Requests the stand-in had since the last answer(). */
+static unsigned int hits(struct httpstub *s)
+{
+	return httpstub_requests(s) - answered;
+}
+
+/* Copies header NAME of the last request into V (size N); false if absent. */
+static bool header(struct httpstub *s, const char *name, char *v, size_t n)
+{
+	char target[1024];
+
+	httpstub_last(s, target, sizeof(target), name, v, n);
+	return v[0] != '\0';
+}
 
 static void clear_env(void)
 {
@@ -295,15 +327,16 @@ static int run(struct source *src, enum fetch_method m, const char *range,
 	return rc;
 }
 
-static void test_signed_request(struct stub *s)
+static void test_signed_request(struct httpstub *s)
 {
 	struct s3_config *cfg;
 	struct source *src = NULL;
 	char ep[64], why[512], v[1024];
 	const char *url = "s3://bucket/dir/a%20b+c,d~e%25f%20\xc3\xa9.txt";
+	const char *key = "/bucket/dir/a%20b%2Bc%2Cd~e%25f%20%C3%A9.txt";
 
 	clear_env();
-	snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", s->port);
+	snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", httpstub_port(s));
 	setenv("AWS_ENDPOINT_URL_S3", ep, 1);
 	setenv("AWS_ACCESS_KEY_ID", "S3RVER", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "VerySecretValue", 1);
@@ -324,33 +357,34 @@ static void test_signed_request(struct stub *s)
 		s3_config_free(cfg);
 		return;
 	}
-	stub_answer(s, 200, "0123456789");
+	answer(s, key, 200, "0123456789");
 	CHECK(run(src, FETCH_GET, "0-9", why, sizeof(why)) == 0);
-	CHECK(stub_saw(s, "GET /bucket/dir/a%20b%2Bc%2Cd~e%25f%20%C3%A9.txt "
-	                  "HTTP/1.1\r\n"));
-	CHECK(stub_header(s, "Host", v, sizeof(v)));
+	CHECK(httpstub_saw(s,
+	                   "GET /bucket/dir/a%20b%2Bc%2Cd~e%25f%20%C3%A9.txt "
+	                   "HTTP/1.1\r\n"));
+	CHECK(header(s, "Host", v, sizeof(v)));
 	CHECK_STR(v, ep + 7);
-	CHECK(stub_header(s, "Range", v, sizeof(v)));
+	CHECK(header(s, "Range", v, sizeof(v)));
 	CHECK_STR(v, "bytes=0-9");
-	CHECK(stub_header(s, "x-amz-content-sha256", v, sizeof(v)));
+	CHECK(header(s, "x-amz-content-sha256", v, sizeof(v)));
 	CHECK_STR(v, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca49599"
 	             "1b7852b855");
-	CHECK(stub_header(s, "x-amz-date", v, sizeof(v)));
+	CHECK(header(s, "x-amz-date", v, sizeof(v)));
 	CHECK(strlen(v) == 16 && v[8] == 'T' && v[15] == 'Z');
-	CHECK(!stub_saw(s, "x-amz-security-token"));
-	CHECK(stub_header(s, "Authorization", v, sizeof(v)));
+	CHECK(!httpstub_saw(s, "x-amz-security-token"));
+	CHECK(header(s, "Authorization", v, sizeof(v)));
 	CHECK(strstr(v, "AWS4-HMAC-SHA256 Credential=S3RVER/") == v);
 	CHECK(strstr(v, "/eu-west-3/s3/aws4_request, SignedHeaders=host;"
 	                "range;x-amz-content-sha256;x-amz-date, "
 	                "Signature=") != NULL);
-	CHECK(!stub_saw(s, "VerySecretValue"));
+	CHECK(!httpstub_saw(s, "VerySecretValue"));
 
 	/* HEAD, without a range. */
-	stub_answer(s, 200, "");
+	answer(s, key, 200, "");
 	CHECK(run(src, FETCH_HEAD, NULL, why, sizeof(why)) == 0);
-	CHECK(stub_saw(s, "HEAD /bucket/dir/a%20b"));
-	CHECK(!stub_saw(s, "Range:"));
-	CHECK(stub_header(s, "Authorization", v, sizeof(v)));
+	CHECK(httpstub_saw(s, "HEAD /bucket/dir/a%20b"));
+	CHECK(!httpstub_saw(s, "Range:"));
+	CHECK(header(s, "Authorization", v, sizeof(v)));
 	CHECK(strstr(v,
 	             "SignedHeaders=host;x-amz-content-sha256;x-amz-date,") !=
 	      NULL);
@@ -359,11 +393,14 @@ static void test_signed_request(struct stub *s)
 	/* The query of the URL goes with every request, canonical. */
 	CHECK(new_source(cfg, "s3://b/k%3Fnot-a-query?versionId=abc%2F1&flag",
 	                 &src, why, sizeof(why)) == 0);
+	answer(s, "/b/k%3Fnot-a-query?flag=&versionId=abc%2F1", 200, "");
+	answer(s, "/b/caf%C3%A9.txt", 200, "");
+	answer(s, "/b/k", 200, "");
 	if (src) {
 		CHECK(run(src, FETCH_GET, NULL, why, sizeof(why)) == 0);
-		CHECK(stub_saw(s,
-		               "GET /b/k%3Fnot-a-query?flag=&versionId=abc%2F1 "
-		               "HTTP/1.1\r\n"));
+		CHECK(httpstub_saw(
+		        s, "GET /b/k%3Fnot-a-query?flag=&versionId=abc%2F1 "
+		           "HTTP/1.1\r\n"));
 		source_free(src);
 	}
 	/* UTF-8 as written and percent-encoded name the same key. */
@@ -371,14 +408,14 @@ static void test_signed_request(struct stub *s)
 	      0);
 	if (src) {
 		CHECK(run(src, FETCH_GET, NULL, why, sizeof(why)) == 0);
-		CHECK(stub_saw(s, "GET /b/caf%C3%A9.txt HTTP/1.1\r\n"));
+		CHECK(httpstub_saw(s, "GET /b/caf%C3%A9.txt HTTP/1.1\r\n"));
 		source_free(src);
 	}
 	CHECK(new_source(cfg, "s3://b/caf\xc3\xa9.txt", &src, why,
 	                 sizeof(why)) == 0);
 	if (src) {
 		CHECK(run(src, FETCH_GET, NULL, why, sizeof(why)) == 0);
-		CHECK(stub_saw(s, "GET /b/caf%C3%A9.txt HTTP/1.1\r\n"));
+		CHECK(httpstub_saw(s, "GET /b/caf%C3%A9.txt HTTP/1.1\r\n"));
 		source_free(src);
 	}
 	s3_config_free(cfg);
@@ -389,9 +426,9 @@ static void test_signed_request(struct stub *s)
 	CHECK(cfg && new_source(cfg, "s3://b/k", &src, why, sizeof(why)) == 0);
 	if (cfg && src) {
 		CHECK(run(src, FETCH_GET, NULL, why, sizeof(why)) == 0);
-		CHECK(stub_header(s, "x-amz-security-token", v, sizeof(v)));
+		CHECK(header(s, "x-amz-security-token", v, sizeof(v)));
 		CHECK_STR(v, "Session/Token+Value=");
-		CHECK(stub_header(s, "Authorization", v, sizeof(v)));
+		CHECK(header(s, "Authorization", v, sizeof(v)));
 		CHECK(strstr(v, ";x-amz-date;x-amz-security-token, ") != NULL);
 		source_free(src);
 	}
@@ -402,11 +439,11 @@ static void test_signed_request(struct stub *s)
 	CHECK(cfg && new_source(cfg, "s3://b/k", &src, why, sizeof(why)) == 0);
 	if (cfg && src) {
 		CHECK(run(src, FETCH_GET, "5-", why, sizeof(why)) == 0);
-		CHECK(stub_saw(s, "GET /b/k HTTP/1.1"));
-		CHECK(stub_header(s, "Range", v, sizeof(v)));
+		CHECK(httpstub_saw(s, "GET /b/k HTTP/1.1"));
+		CHECK(header(s, "Range", v, sizeof(v)));
 		CHECK_STR(v, "bytes=5-");
-		CHECK(!stub_saw(s, "Authorization"));
-		CHECK(!stub_saw(s, "x-amz-"));
+		CHECK(!httpstub_saw(s, "Authorization"));
+		CHECK(!httpstub_saw(s, "x-amz-"));
 		source_free(src);
 	}
 	s3_config_free(cfg);
@@ -422,10 +459,10 @@ static void test_signed_request(struct stub *s)
 	}
 	CHECK(cfg && new_source(cfg, "s3://b/k", &src, why, sizeof(why)) == 0);
 	if (cfg && src) {
-		stub_answer(s, 200, "");
+		answer(s, "/b/k", 200, "");
 		CHECK(run(src, FETCH_GET, NULL, why, sizeof(why)) == -EIO);
 		CHECK(strstr(why, "no AWS credentials") != NULL);
-		CHECK(stub_hits(s) == 0);
+		CHECK(hits(s) == 0);
 		source_free(src);
 	}
 	s3_config_free(cfg);
@@ -513,14 +550,14 @@ static void test_errors(void)
 	s3_config_free(cfg);
 }
 
-static void test_region_switch(struct stub *s)
+static void test_region_switch(struct httpstub *s)
 {
 	struct s3_config *cfg;
 	struct source *src = NULL;
 	char ep[64], cause[512], why[512], v[1024];
 
 	clear_env();
-	snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", s->port);
+	snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", httpstub_port(s));
 	setenv("AWS_ENDPOINT_URL_S3", ep, 1);
 	setenv("AWS_ACCESS_KEY_ID", "AKIA", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
@@ -530,9 +567,9 @@ static void test_region_switch(struct stub *s)
 		s3_config_free(cfg);
 		return;
 	}
-	stub_answer(s, 200, "");
+	answer(s, "/b/k", 200, "");
 	CHECK(run(src, FETCH_GET, NULL, why, sizeof(why)) == 0);
-	CHECK(stub_header(s, "Authorization", v, sizeof(v)));
+	CHECK(header(s, "Authorization", v, sizeof(v)));
 	CHECK(strstr(v, "/us-east-1/s3/aws4_request") != NULL);
 
 	/* 400 AuthorizationHeaderMalformed naming the region: once. */
@@ -543,7 +580,7 @@ static void test_region_switch(struct stub *s)
 	           cause, sizeof(cause)));
 	CHECK(strstr(cause, "HTTP 400 AuthorizationHeaderMalformed") == cause);
 	CHECK(run(src, FETCH_GET, NULL, why, sizeof(why)) == 0);
-	CHECK(stub_header(s, "Authorization", v, sizeof(v)));
+	CHECK(header(s, "Authorization", v, sizeof(v)));
 	CHECK(strstr(v, "/eu-west-1/s3/aws4_request") != NULL);
 	CHECK(!fail(src, 400,
 	            "<Error><Code>AuthorizationHeaderMalformed</Code>"
@@ -558,21 +595,21 @@ static void test_region_switch(struct stub *s)
 	           ".amazonaws.com</Endpoint><Bucket>b</Bucket></Error>",
 	           cause, sizeof(cause)));
 	CHECK(run(src, FETCH_HEAD, NULL, why, sizeof(why)) == 0);
-	CHECK(stub_header(s, "Authorization", v, sizeof(v)));
+	CHECK(header(s, "Authorization", v, sizeof(v)));
 	CHECK(strstr(v, "/ap-southeast-2/s3/aws4_request") != NULL);
 	CHECK(fail(src, 301,
 	           "<Error><Code>PermanentRedirect</Code>"
 	           "<Endpoint>b.s3.amazonaws.com</Endpoint></Error>",
 	           cause, sizeof(cause)));
 	CHECK(run(src, FETCH_HEAD, NULL, why, sizeof(why)) == 0);
-	CHECK(stub_header(s, "Authorization", v, sizeof(v)));
+	CHECK(header(s, "Authorization", v, sizeof(v)));
 	CHECK(strstr(v, "/us-east-1/s3/aws4_request") != NULL);
 	CHECK(fail(src, 301,
 	           "<Error><Code>PermanentRedirect</Code>"
 	           "<Endpoint>s3-eu-central-1.amazonaws.com</Endpoint></Error>",
 	           cause, sizeof(cause)));
 	CHECK(run(src, FETCH_HEAD, NULL, why, sizeof(why)) == 0);
-	CHECK(stub_header(s, "Authorization", v, sizeof(v)));
+	CHECK(header(s, "Authorization", v, sizeof(v)));
 	CHECK(strstr(v, "/eu-central-1/s3/aws4_request") != NULL);
 
 	/* Nothing usable named: no switch. */
@@ -591,7 +628,7 @@ static void test_region_switch(struct stub *s)
 	s3_config_free(cfg);
 }
 
-static void test_expired_token_refresh(struct stub *s)
+static void test_expired_token_refresh(struct httpstub *s)
 {
 	struct s3_config *cfg;
 	struct source *src = NULL;
@@ -600,7 +637,8 @@ static void test_expired_token_refresh(struct stub *s)
 	/* Container credentials: ExpiredToken forgets them, one more try
 	 * fetches new ones. */
 	clear_env();
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/creds", s->port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/creds",
+	         httpstub_port(s));
 	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
 	setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:1", 1);
 	cfg = config(false, false);
@@ -634,18 +672,18 @@ static void test_expired_token_refresh(struct stub *s)
 
 int main(void)
 {
-	struct stub s;
+	struct httpstub *s;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	test_addressing();
 	test_odd_keys();
 	test_new();
 	test_errors();
-	if (stub_start(&s) == 0) {
-		test_signed_request(&s);
-		test_region_switch(&s);
-		test_expired_token_refresh(&s);
-		stub_stop(&s);
+	if (httpstub_start(&s) == 0) {
+		test_signed_request(s);
+		test_region_switch(s);
+		test_expired_token_refresh(s);
+		httpstub_stop(s);
 	} else {
 		CHECK(!"stand-in server started");
 	}
