@@ -38,6 +38,9 @@ struct victim {
 
 static const char *const subdirs[] = {"sha256", "url", "tmp", "ranges"};
 
+/* Creates NAME 0700, or accepts it when it exists, is ours and is
+ * private already: an existing directory that others can enter (/tmp, a
+ * home) is refused, never narrowed, and nothing in it is touched. */
 static int make_private_dir(int at, const char *name)
 {
 	struct stat st;
@@ -50,8 +53,8 @@ static int make_private_dir(int at, const char *name)
 		return -ENOTDIR;
 	if (st.st_uid != geteuid())
 		return -EPERM;
-	if ((st.st_mode & 07777) != 0700 && fchmodat(at, name, 0700, 0) < 0)
-		return -errno;
+	if ((st.st_mode & 07777) != 0700)
+		return -EACCES;
 	return 0;
 }
 
@@ -62,9 +65,14 @@ static int make_parents(const char *path)
 	char buf[4096];
 	size_t len = strlen(path), i;
 
+	/* The last component is the cache itself, made 0700 by the caller,
+	 * even when PATH ends in '/'. */
+	while (len > 1 && path[len - 1] == '/')
+		len--;
 	if (len >= sizeof(buf))
 		return -ENAMETOOLONG;
-	memcpy(buf, path, len + 1);
+	memcpy(buf, path, len);
+	buf[len] = '\0';
 	for (i = 1; i < len; i++) {
 		if (buf[i] != '/')
 			continue;
@@ -94,8 +102,9 @@ static void sweep_tmp(struct cache *c)
 		de = readdir(d);
 		if (!de)
 			break;
-		if (de->d_name[0] == '.')
-			continue;
+		if (strlen(de->d_name) != 24 ||
+		    strspn(de->d_name, "0123456789abcdef") != 24)
+			continue; /* not a name cache_tmp_new gives */
 		fd = openat(tmpfd, de->d_name,
 		            O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)

@@ -24,8 +24,8 @@ struct cache;
 /*
  * Opens (creating, mode 0700) the cache at DIR and its subdirectories,
  * and removes temporary files that no live writer holds.  Returns 0 and
- * the cache in *out, or a negative errno; a DIR owned by another user is
- * refused with -EPERM.
+ * the cache in *out, or a negative errno: a DIR owned by another user is
+ * refused with -EPERM, an existing one that is not 0700 with -EACCES.
  */
 int cache_open(const char *dir, struct cache **out);
 void cache_free(struct cache *c);

@@ -26,6 +26,7 @@
 #include "slurp.h"
 #include "sigv4.h"
 #include "xml.h"
+#include "url.h"
 #include "banned.h"
 
 /* Where the ECS agent serves AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, as
@@ -488,7 +489,7 @@ static int setup_web_identity(struct creds *c, const char *file,
 {
 	const char *sts = env("AWS_ENDPOINT_URL_STS");
 	const char *session = env("AWS_ROLE_SESSION_NAME");
-	char url[CAP_AWS_REGION + 64], name[64];
+	char url[CAP_AWS_REGION + 64], name[64], shown[CAP_LOG_FIELD + 1];
 	bool https;
 	char host[NI_MAXHOST];
 
@@ -503,7 +504,7 @@ static int setup_web_identity(struct creds *c, const char *file,
 		snprintf(why, n,
 		         "the STS endpoint '%.200s' is not an http(s) "
 		         "URL",
-		         sts);
+		         url_redact(sts, shown, sizeof(shown)));
 		return -EINVAL;
 	}
 	if (!session) {

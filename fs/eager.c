@@ -58,7 +58,10 @@ static int open_parent(int dirfd, const char *path, const char **leaf)
 		}
 		memcpy(comp, p, len);
 		comp[len] = '\0';
-		if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
+		if (mkdirat(fd, comp, 0755) == 0) {
+			/* As the mount shows them, whatever the umask. */
+			fchmodat(fd, comp, 0755, 0);
+		} else if (errno != EEXIST) {
 			next = -errno;
 			close(fd);
 			return next;

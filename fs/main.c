@@ -44,6 +44,7 @@ struct mount_opts {
 	unsigned int uid, gid;
 	int uid_set, gid_set;
 	unsigned int connect_timeout, low_speed_time;
+	int connect_timeout_set, low_speed_time_set;
 	int debug;
 	char *range_threshold; /* SIZE, with an optional K, M or G */
 	char *cache_size;      /* SIZE: the cache's quota */
@@ -61,6 +62,8 @@ static const struct fuse_opt own_opts[] = {
         OWN_OPT("gid=", gid_set),
         {"connect_timeout=%u", offsetof(struct mount_opts, connect_timeout), 0},
         {"low_speed_time=%u", offsetof(struct mount_opts, low_speed_time), 0},
+        OWN_OPT("connect_timeout=", connect_timeout_set),
+        OWN_OPT("low_speed_time=", low_speed_time_set),
         OWN_OPT("debug", debug),
         {"range_threshold=%s", offsetof(struct mount_opts, range_threshold), 0},
         {"cache_size=%s", offsetof(struct mount_opts, cache_size), 0},
@@ -81,8 +84,10 @@ static void usage(FILE *f)
 	      "S3: --s3-path-style (bucket in the path), --s3-no-sign (public\n"
 	      "  buckets); credentials, region and endpoint from the AWS\n"
 	      "  variables and files (see docs/s3.md)\n"
-	      "mount options (-o): uid=N, gid=N, connect_timeout=SECS,\n"
-	      "  low_speed_time=SECS, range_threshold=SIZE (default 64M; 0\n"
+	      "mount options (-o): uid=N, gid=N, connect_timeout=SECS\n"
+	      "  (default 10), low_speed_time=SECS (default 30: a transfer\n"
+	      "  under 1 KiB/s that long is cut; 3 retries), "
+	      "range_threshold=SIZE (default 64M; 0\n"
 	      "  turns range mode off), cache_size=SIZE (least recently used\n"
 	      "  entries evicted past it), debug, and the usual FUSE options\n",
 	      f);
@@ -388,7 +393,11 @@ static int prepare(struct mount_opts *o, const char *manifest,
 	rc = cache_open(dir, &st->cache);
 	if (rc < 0) {
 		fprintf(stderr, "artifactfs: cache directory '%.200s': %s\n",
-		        dir, strerror(-rc));
+		        dir,
+		        rc == -EACCES  ? "not private (mode 0700): refusing to "
+		                         "use a directory others can enter"
+		        : rc == -EPERM ? "owned by another user"
+		                       : strerror(-rc));
 		return rc;
 	}
 	if (o->cache_size) {
@@ -412,6 +421,16 @@ static int prepare(struct mount_opts *o, const char *manifest,
 			return -ENOENT;
 	}
 
+	/* Both bound how long an open can wait: never off, never days. */
+	if ((o->connect_timeout_set &&
+	     (o->connect_timeout < 1 || o->connect_timeout > 3600)) ||
+	    (o->low_speed_time_set &&
+	     (o->low_speed_time < 1 || o->low_speed_time > 3600))) {
+		fprintf(stderr,
+		        "artifactfs: connect_timeout and low_speed_time "
+		        "take 1 to 3600 seconds\n");
+		return -EINVAL;
+	}
 	fcfg.ca_file = st->ca_file;
 	fcfg.connect_timeout =
 	        o->connect_timeout ? o->connect_timeout : DEF_CONNECT_TIMEOUT;

@@ -21,6 +21,7 @@
 #include "s3.h"
 #include "sigv4.h"
 #include "xml.h"
+#include "url.h"
 #include "banned.h"
 
 struct s3_config {
@@ -170,7 +171,7 @@ static bool endpoint_ok(const char *url, bool *https, const char **auth,
 static int parse_endpoint(struct s3_config *cfg, const char *url,
                           const char *var, char *why, size_t n)
 {
-	char bare[NI_MAXHOST];
+	char bare[NI_MAXHOST], shown[CAP_LOG_FIELD + 1];
 	const char *auth, *path;
 	size_t alen, blen;
 	bool https;
@@ -179,7 +180,7 @@ static int parse_endpoint(struct s3_config *cfg, const char *url,
 		snprintf(why, n,
 		         "%s '%.200s' is not an http(s)://host[:port][/path] "
 		         "URL",
-		         var, url);
+		         var, url_redact(url, shown, sizeof(shown)));
 		return -EINVAL;
 	}
 	path = auth + alen;

@@ -335,7 +335,9 @@ function checkSidecar(docs, pod, td, own) {
   const args = cmd.slice(4);
   expect(args[0] === manifest, 'the sidecar does not read the ConfigMap ' +
          'manifest');
-  const cache = (s.volumeMounts || []).find(m => m.mountPath === args[1]);
+  // The cache is the volume itself or a directory inside it.
+  const cache = (s.volumeMounts || []).find(m => args[1] === m.mountPath ||
+                                            (args[1] || '').startsWith(m.mountPath + '/'));
   const cacheVol = cache && pod.spec.volumes.find(v => v.name === cache.name);
   expect(cacheVol && cacheVol.emptyDir, 'the sidecar has no cache volume');
   const triples = [];

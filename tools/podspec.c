@@ -1657,7 +1657,9 @@ static void put_sidecar(struct gen *g, cJSON *list)
 	put_str(g, cmd, NULL, sidecar_script);
 	put_str(g, cmd, NULL, "artifactfs-sidecar");
 	put_str(g, cmd, NULL, MANIFEST_PATH);
-	put_str(g, cmd, NULL, CACHE_DIR);
+	/* A directory of its own inside the volume: an emptyDir's root is
+	 * open to all, and artifactfs keeps its cache private (0700). */
+	put_str(g, cmd, NULL, CACHE_DIR "/sidecar");
 	for (i = 0; i < g->nctr; i++) {
 		const struct ctr *c = &g->ctrs[i];
 

@@ -53,10 +53,12 @@ static void test_open_private(void)
 	CHECK(stat(sub, &st) == 0 && (st.st_mode & 0777) == 0700);
 	cache_free(c);
 
-	/* A widened mode is narrowed again. */
+	/* A directory others can enter is refused, and left as it is. */
 	chmod(dir, 0755);
+	CHECK(cache_open(dir, &c) == -EACCES);
+	CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0755);
+	chmod(dir, 0700);
 	CHECK(cache_open(dir, &c) == 0);
-	CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
 	cache_free(c);
 }
 
@@ -115,18 +117,25 @@ static void test_commit(void)
 
 static void test_sweep(void)
 {
-	char dir[256], tmp[64], stale[256];
+	char dir[256], tmp[64], stale[256], foreign[256];
 	struct cache *c, *other;
 	int fd, sfd;
 
 	path_in(dir, sizeof(dir), "");
-	path_in(stale, sizeof(stale), "tmp/abandoned");
+	path_in(stale, sizeof(stale), "tmp/0123456789abcdef01234567");
 	sfd = open(stale, O_CREAT | O_WRONLY, 0600);
+	CHECK(sfd >= 0);
+	close(sfd);
+	path_in(foreign, sizeof(foreign), "tmp/not-ours.txt");
+	sfd = open(foreign, O_CREAT | O_WRONLY, 0600);
 	CHECK(sfd >= 0);
 	close(sfd);
 
 	CHECK(cache_open(dir, &c) == 0);
 	CHECK(access(stale, F_OK) < 0);
+	/* A file whose name is not one of ours is not the sweep's. */
+	CHECK(access(foreign, F_OK) == 0);
+	unlink(foreign);
 
 	/* A second process's sweep keeps a file that a writer holds. */
 	CHECK(cache_tmp_new(c, &fd, tmp, sizeof(tmp)) == 0);
