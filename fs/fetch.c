@@ -596,11 +596,18 @@ void fetch_xfer_wait(struct fetch_xfer *x, uint64_t have, uint64_t *written,
                      bool *done)
 {
 	struct fetch_engine *e = x->engine;
+	struct timespec until;
 
+	/* At most a second, so that a slow transfer still reports progress. */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
 	pthread_mutex_lock(&e->lock);
 	x->want = have + XFER_WAKE_BYTES;
-	while (!x->done && x->written < x->want)
-		pthread_cond_wait(&x->cond, &e->lock);
+	while (!x->done && x->written < x->want) {
+		if (pthread_cond_timedwait(&x->cond, &e->lock, &until) ==
+		    ETIMEDOUT)
+			break;
+	}
 	*written = x->written;
 	*done = x->done;
 	pthread_mutex_unlock(&e->lock);

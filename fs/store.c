@@ -56,6 +56,7 @@ struct entry {
 	struct ranged *ranged; /* the partial entry, once opened */
 	bool no_ranges;        /* the origin ignored a Range */
 	bool single_stream;    /* changed since its HEAD: one GET */
+	bool checked;          /* its cache file was checked by this mount */
 	bool stale;            /* the object changed under a mount */
 };
 
@@ -191,7 +192,9 @@ static bool attr_from_cache(struct store *s, struct entry *en)
 	}
 	en->attr.size = st.st_size;
 	en->attr.mtime = st.st_mtime;
-	en->attr.stable = true;
+	/* Not final before this mount has checked it against its checksum. */
+	en->attr.stable =
+	        en->checked || s->m->items[en - s->entries].ck_type == CK_NONE;
 	en->meta = META_KNOWN;
 	en->data = DATA_READY;
 	return true;
@@ -754,6 +757,47 @@ static int download(struct store *s, size_t idx)
 	return rc == -ENOSPC ? rc : (rc < 0 ? -EIO : 0);
 }
 
+/* Hashes the cache file FD of IDX against the declared checksum; a file
+ * that does not match is removed, so that it is fetched again.  Returns
+ * 0 when it matches, -EIO otherwise. */
+static int check_cached(struct store *s, size_t idx, int fd)
+{
+	const struct artifact *a = &s->m->items[idx];
+	struct digest *dg;
+	char hex[65], *buf;
+	off_t off = 0;
+	ssize_t got;
+	int rc = -EIO;
+
+	buf = malloc(HASH_CHUNK);
+	if (!buf || digest_new(a->ck_type, &dg) < 0) {
+		free(buf);
+		return 0; /* cannot check now: trust the rename, as before */
+	}
+	for (;;) {
+		got = pread(fd, buf, HASH_CHUNK, off);
+		if (got <= 0)
+			break;
+		digest_update(dg, buf, (size_t)got);
+		off += got;
+	}
+	if (got == 0) {
+		digest_final_hex(dg, hex);
+		if (strcmp(hex, a->ck_hex) == 0)
+			rc = 0;
+	}
+	digest_free(dg);
+	free(buf);
+	if (rc < 0) {
+		cache_file_remove(s->cache, s->entries[idx].key);
+		log_warn(
+		        "artifact '%.200s': the cached copy does not match its "
+		        "checksum, fetching it again",
+		        a->name);
+	}
+	return rc;
+}
+
 static bool fail_hold_over(const struct entry *en)
 {
 	struct timespec now;
@@ -787,7 +831,20 @@ int store_open(struct store *s, size_t idx, int *fd)
 			goto out_unlock;
 		}
 		rc = cache_entry_open(s->cache, en->key, fd, &st);
+		if (rc == 0 && en->gen == gen && !en->checked &&
+		    s->m->items[idx].ck_type != CK_NONE) {
+			/* Found from an earlier mount: checked once before this
+			 * mount serves it, as a download would be. */
+			pthread_mutex_unlock(&s->lock);
+			rc = check_cached(s, idx, *fd);
+			pthread_mutex_lock(&s->lock);
+			if (rc < 0) {
+				close(*fd);
+				continue;
+			}
+		}
 		if (rc == 0) {
+			en->checked = true;
 			cache_touch(s->cache, en->key);
 			en->data = DATA_READY;
 			en->attr.size = st.st_size;
