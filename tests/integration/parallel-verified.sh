@@ -66,6 +66,8 @@ t_check "noranges: reads back verified" cmp -s "$MNT/noranges.bin" \
 	"$NGINX_ROOT/noranges/nr.bin"
 t_check "noranges: downloaded whole by a plain GET" \
 	grep -q "^GET /noranges/nr.bin 200 $SIZE " "$NGINX_LOG"
+t_check "noranges: one ranged attempt at most before it ($(nginx_count GET /noranges/nr.bin) GETs)" \
+	[ "$(nginx_count GET /noranges/nr.bin)" -le 2 ]
 
 # The HEAD sees one version; the object then changes (a new ETag), so the
 # pinned ranges get 412 and the download goes on as one plain GET, which
