@@ -547,9 +547,11 @@ static int receive_parallel(struct store *s, size_t idx, int fd,
 	/* The first range alone, until its body flows: an origin that
 	 * ignores ranges then costs one aborted request, not four. */
 	rc = start_chunk(s, idx, fd, next++, size, &x[0], err);
+	done = false;
 	if (rc == 0)
 		fetch_xfer_wait(x[0], 0, &written, &done);
-	for (; next < nchunks && next < PARALLEL_STREAMS && rc == 0; next++)
+	for (; !done && next < nchunks && next < PARALLEL_STREAMS && rc == 0;
+	     next++)
 		rc = start_chunk(s, idx, fd, next, size, &x[next], err);
 
 	for (c = 0; c < nchunks && rc == 0; c++) {
@@ -591,9 +593,14 @@ static int receive_parallel(struct store *s, size_t idx, int fd,
 			                (off_t)len, SYNC_FILE_RANGE_WRITE);
 		if (rc == 0 && c == 0)
 			*meta = m;
-		if (rc == 0 && next < nchunks)
-			rc = start_chunk(s, idx, fd, next++, size, &x[slot],
-			                 err);
+		/* Chunk c + PARALLEL_STREAMS takes the slot c leaves; the
+		 * slots between are filled if the first range went alone. */
+		while (rc == 0 && next < nchunks &&
+		       next <= c + PARALLEL_STREAMS) {
+			rc = start_chunk(s, idx, fd, next, size,
+			                 &x[next % PARALLEL_STREAMS], err);
+			next++;
+		}
 	}
 	free(buf);
 
