@@ -719,6 +719,18 @@ static bool declares_artifacts(const cJSON *def)
 	return a && !cJSON_IsNull(a) && !(cJSON_IsArray(a) && !a->child);
 }
 
+/* Whether URL has "user[:password]@" before its host. */
+static bool has_userinfo(const char *url)
+{
+	const char *auth = strstr(url, "://"), *end;
+
+	if (!auth)
+		return false;
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	return memchr(auth, '@', (size_t)(end - auth)) != NULL;
+}
+
 /* Warnings about artifacts the containers may not be able to read. */
 static void review_artifacts(const struct ctr *c, const struct manifest *m)
 {
@@ -733,6 +745,12 @@ static void review_artifacts(const struct ctr *c, const struct manifest *m)
 			     "string, which travels in the ConfigMap as "
 			     "written, readable by whoever may read "
 			     "ConfigMaps in the namespace",
+			     c->where, a->name);
+		if (has_userinfo(a->url))
+			warn("%s: artifact '%.200s': its URL carries a user "
+			     "name or password, which travels in the "
+			     "ConfigMap as written, readable by whoever may "
+			     "read ConfigMaps in the namespace",
 			     c->where, a->name);
 		if (!(a->mode & 0004) && c->uid < 0)
 			warn("%s: artifact '%.200s' (%s) is not readable by "

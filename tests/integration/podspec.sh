@@ -332,6 +332,22 @@ done <"$T_DIR/cases.list"
 
 t_check "the example task definition is the seed's" \
 	cmp -s "$EXAMPLES/task-definition.json" "$seed"
+# Secrets written into an artifact's URL travel in the ConfigMap: said.
+cat >"$T_DIR/userinfo.json" <<'JSON'
+{ "family": "f", "containerDefinitions": [ { "name": "c", "image": "i",
+  "artifacts": [
+    { "name": "with-password", "targetPath": "a",
+      "artifactUrl": "https://user:hunter2@127.0.0.1/a" },
+    { "name": "plain", "targetPath": "b",
+      "artifactUrl": "https://127.0.0.1/b@c" } ] } ] }
+JSON
+"$T_PODSPEC" "$T_DIR/userinfo.json" >/dev/null 2>"$T_DIR/userinfo.err"
+t_check "a URL with a password is warned about" \
+	grep -q "artifact 'with-password': its URL carries a user name or password" \
+		"$T_DIR/userinfo.err"
+t_check "an '@' in a path is not" \
+	bash -c "! grep -q \"artifact 'plain': its URL carries\" '$T_DIR/userinfo.err'"
+
 for mode in sidecar init; do
 	want=$EXAMPLES/pod.yaml
 	[ $mode = init ] && want=$EXAMPLES/pod-init.yaml
