@@ -84,9 +84,9 @@ int fetch_get_range_start(struct fetch_engine *e, struct source *src,
 
 /*
  * Blocks until more than HAVE bytes of the body are in the file, or the
- * transfer has ended, or a second has passed.  Writes the count of bytes in the file so far to
- * *written and whether the transfer has ended to *done.  Lets a caller
- * hash the body while it arrives.
+ * transfer has ended, or a second has passed.  Writes the count of bytes in the
+ * file so far to *written and whether the transfer has ended to *done.  Lets a
+ * caller hash the body while it arrives.
  */
 void fetch_xfer_wait(struct fetch_xfer *x, uint64_t have, uint64_t *written,
                      bool *done);
