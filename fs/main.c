@@ -142,6 +142,13 @@ static void print_diag(struct diag *d)
 		fprintf(stderr, "artifactfs: %s\n", d->lines[i]);
 }
 
+static void mount_opts_clear(struct mount_opts *o)
+{
+	fuse_opt_free_args(&o->fuse_args);
+	free(o->range_threshold);
+	free(o->cache_size);
+}
+
 static int parse_mount_args(int argc, char **argv, struct mount_opts *o)
 {
 	static const struct option longopts[] = {
@@ -156,6 +163,8 @@ static int parse_mount_args(int argc, char **argv, struct mount_opts *o)
 	};
 	int c;
 
+	if (fuse_opt_add_arg(&o->fuse_args, "artifactfs") < 0)
+		return -ENOMEM;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+fo:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -481,8 +490,6 @@ static int cmd_mount(int argc, char **argv)
 	int64_t threshold;
 	int rc, status = 1;
 
-	if (fuse_opt_add_arg(&o.fuse_args, "artifactfs") < 0)
-		return 1;
 	rc = parse_mount_args(argc, argv, &o);
 	if (rc < 0)
 		goto out;
@@ -567,9 +574,7 @@ static int cmd_mount(int argc, char **argv)
 out:
 	fuse_loop_cfg_destroy(loop);
 	mount_state_clear(&st);
-	fuse_opt_free_args(&o.fuse_args);
-	free(o.range_threshold);
-	free(o.cache_size);
+	mount_opts_clear(&o);
 	return status;
 }
 
@@ -580,8 +585,6 @@ static int cmd_fetch(int argc, char **argv)
 	char *dir = NULL;
 	int rc, status = 1;
 
-	if (fuse_opt_add_arg(&o.fuse_args, "artifactfs") < 0)
-		return 1;
 	rc = parse_mount_args(argc, argv, &o);
 	if (rc < 0)
 		goto out;
@@ -608,9 +611,7 @@ static int cmd_fetch(int argc, char **argv)
 
 out:
 	mount_state_clear(&st);
-	fuse_opt_free_args(&o.fuse_args);
-	free(o.range_threshold);
-	free(o.cache_size);
+	mount_opts_clear(&o);
 	free(dir);
 	return status;
 }
