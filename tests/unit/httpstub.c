@@ -52,6 +52,7 @@ struct httpstub {
 	struct slot slots[HTTPSTUB_MAX_ROUTES];
 	struct conn *conns;
 	unsigned int misses, connections, requests;
+	unsigned int answered; /* requests before the last httpstub_answer */
 	char last_target[TARGET_MAX];
 	char last_head[REQUEST_HEAD_MAX];
 	char last_body[REQUEST_BODY_MAX + 1];
@@ -320,6 +321,34 @@ unsigned int httpstub_requests(struct httpstub *s)
 
 	pthread_mutex_lock(&s->lock);
 	n = s->requests;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+int httpstub_answer(struct httpstub *s, const char *target, int status,
+                    const char *body)
+{
+	struct httpstub_route r = {
+	        .target = target,
+	        .status = status,
+	        .body = body,
+	        .body_len = strlen(body),
+	};
+	int rc;
+
+	rc = httpstub_route(s, &r);
+	pthread_mutex_lock(&s->lock);
+	s->answered = s->requests;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+unsigned int httpstub_hits(struct httpstub *s)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->requests - s->answered;
 	pthread_mutex_unlock(&s->lock);
 	return n;
 }

@@ -61,6 +61,14 @@ unsigned int httpstub_count(struct httpstub *s, const char *target,
 /* Requests received so far, whether a route matched or not. */
 unsigned int httpstub_requests(struct httpstub *s);
 
+/* Routes TARGET to STATUS and BODY (text) and starts counting requests
+ * afresh for httpstub_hits.  Returns httpstub_route's result. */
+int httpstub_answer(struct httpstub *s, const char *target, int status,
+                    const char *body);
+
+/* Requests of any target since the last httpstub_answer. */
+unsigned int httpstub_hits(struct httpstub *s);
+
 /* Requests whose target matched no route (they got a 404). */
 unsigned int httpstub_misses(struct httpstub *s);
 
